@@ -1,0 +1,69 @@
+#include "wire/errors.hpp"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+namespace livechat::wire {
+namespace {
+
+struct Row {
+  ApiErrorKind kind;
+  int status;
+  std::string_view code;
+};
+
+// The one table of API errors.
+constexpr std::array k_table = {
+    Row{ApiErrorKind::bad_json, 400, "bad_json"},
+    Row{ApiErrorKind::bad_request, 400, "bad_request"},
+    Row{ApiErrorKind::bad_content, 400, "bad_content"},
+    Row{ApiErrorKind::bad_user, 400, "bad_user"},
+    Row{ApiErrorKind::bad_room, 400, "bad_room"},
+    Row{ApiErrorKind::bad_id, 400, "bad_id"},
+    Row{ApiErrorKind::too_large, 413, "too_large"},
+    Row{ApiErrorKind::not_found, 404, "not_found"},
+    Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
+    Row{ApiErrorKind::too_many_clients, 503, "too_many_clients"},
+    Row{ApiErrorKind::unavailable, 503, "unavailable"},
+    Row{ApiErrorKind::internal, 500, "internal"},
+};
+
+const Row& row(ApiErrorKind kind) {
+  for (const auto& r : k_table) {
+    if (r.kind == kind) {
+      return r;
+    }
+  }
+  return k_table.back();
+}
+
+}  // namespace
+
+int http_status(ApiErrorKind kind) { return row(kind).status; }
+
+std::string_view code_word(ApiErrorKind kind) { return row(kind).code; }
+
+std::string render_error(const ApiError& error) {
+  nlohmann::json body = {{"error", error.message}, {"code", std::string(code_word(error.kind))}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+ApiError error_for_status(int status) {
+  switch (status) {
+    case 404:
+      return {ApiErrorKind::not_found, "no such endpoint"};
+    case 405:
+      return {ApiErrorKind::method_not_allowed, "method not allowed on this endpoint"};
+    case 413:
+      return {ApiErrorKind::too_large, "request body too large"};
+    case 503:
+      return {ApiErrorKind::unavailable, "service unavailable, try again"};
+    default:
+      if (status >= 500) {
+        return {ApiErrorKind::internal, "internal error"};
+      }
+      return {ApiErrorKind::bad_request, "bad request"};
+  }
+}
+
+}  // namespace livechat::wire

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace livechat::wire {
+
+// Every error the services answer with: one stable code word and one HTTP status each.
+enum class ApiErrorKind {
+  bad_json,
+  bad_request,
+  bad_content,
+  bad_user,
+  bad_room,
+  bad_id,
+  too_large,
+  not_found,
+  method_not_allowed,
+  too_many_clients,
+  unavailable,
+  internal,
+};
+
+struct ApiError {
+  ApiErrorKind kind;
+  std::string message;
+};
+
+// Returns the HTTP status that goes with an error kind.
+int http_status(ApiErrorKind kind);
+
+// Returns the stable machine word of an error kind ("bad_json", ...).
+std::string_view code_word(ApiErrorKind kind);
+
+// Renders the JSON body every error is sent as: {"error":"...","code":"..."}.
+std::string render_error(const ApiError& error);
+
+// Maps an HTTP status with no body of ours (404 from routing, 413 from the payload limit)
+// to the error livechat answers with.
+ApiError error_for_status(int status);
+
+}  // namespace livechat::wire

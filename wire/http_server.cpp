@@ -1,0 +1,290 @@
+#include "wire/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+namespace livechat::wire {
+
+// cpp-httplib 0.11.4 serves each accepted socket through Server::process_and_close_socket, a
+// private virtual. livechat accepts the sockets itself (a real backlog, a thread per connection
+// with a small stack, and each connection's socket known to its handler, which the SSE hub
+// writes to without blocking), and reaches that member through the one door C++ leaves open to
+// private members: an explicit template instantiation may name them.
+using ProcessSocket = bool (httplib::Server::*)(socket_t);
+ProcessSocket process_socket_member();
+template <ProcessSocket Member>
+struct ProcessSocketAccess {
+  friend ProcessSocket process_socket_member() { return Member; }
+};
+template struct ProcessSocketAccess<&httplib::Server::process_and_close_socket>;
+
+namespace {
+
+thread_local int t_current_socket = -1;
+
+void set_timeout(int fd, int option, std::chrono::seconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count());
+  setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
+}
+
+struct ConnectionStart {
+  HttpServer* server;
+  int fd;
+};
+
+}  // namespace
+
+class HttpServer::Backend : public httplib::Server {
+ public:
+  std::atomic<socket_t>& listen_socket() { return svr_sock_; }
+};
+
+HttpServer::HttpServer(HttpServerOptions options)
+    : m_options(std::move(options)), m_backend(std::make_unique<Backend>()) {
+  auto& server = *m_backend;
+  server.set_socket_options([](socket_t fd) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
+  server.set_keep_alive_timeout(m_options.keep_alive_timeout.count());
+  server.set_read_timeout(m_options.read_timeout.count());
+  server.set_write_timeout(m_options.write_timeout.count());
+  server.set_payload_max_length(m_options.max_body_bytes);
+
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    add_cors_headers(req, res, m_options.allowed_origins);
+    if (req.method == "OPTIONS") {
+      res.status = 204;
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      res.set_header("Access-Control-Allow-Headers",
+                     "Content-Type, Authorization, Last-Event-ID, Cache-Control");
+      res.set_header("Access-Control-Max-Age", "86400");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Every error leaves as JSON, also those cpp-httplib makes itself (404, 413, 400).
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        add_cors_headers(req, res, m_options.allowed_origins);
+        if (res.body.empty()) {
+          send_error(res, error_for_status(res.status));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("{} {}: {}", req.method, req.path, what);
+        send_error(res, {ApiErrorKind::internal, "internal error"});
+      });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+httplib::Server& HttpServer::routes() { return *m_backend; }
+
+void HttpServer::post(const std::string& path, BodyHandler handler) {
+  m_backend->Post(path, [handler = std::move(handler)](const httplib::Request& req,
+                                                       httplib::Response& res,
+                                                       const httplib::ContentReader& reader) {
+    std::string body;
+    bool complete = reader([&](const char* data, std::size_t length) {
+      body.append(data, length);
+      return true;
+    });
+    if (!complete) {
+      send_error(res, error_for_status(res.status == 413 ? 413 : 400));
+      return;
+    }
+    handler(req, res, body);
+  });
+}
+
+std::string HttpServer::address() const {
+  bool ipv6 = m_options.host.find(':') != std::string::npos;
+  return "http://" + (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" +
+         std::to_string(m_port);
+}
+
+Result<int> HttpServer::start() {
+  auto& server = *m_backend;
+  errno = 0;
+  int port = m_options.port == 0 ? server.bind_to_any_port(m_options.host)
+                                 : (server.bind_to_port(m_options.host, m_options.port)
+                                        ? m_options.port
+                                        : -1);
+  if (port <= 0) {
+    int saved = errno;
+    std::string why = saved == EADDRINUSE ? "the port is already in use (is another livechat "
+                                            "running?)"
+                      : saved != 0        ? std::strerror(saved)
+                                          : "the address cannot be bound";
+    return Error{"listen_failed", "cannot listen on " + m_options.host + ":" +
+                                      std::to_string(m_options.port) + ": " + why};
+  }
+  m_port = port;
+  m_listen_fd = server.listen_socket().load();
+  ::listen(m_listen_fd, m_options.backlog);
+  fcntl(m_listen_fd, F_SETFL, fcntl(m_listen_fd, F_GETFL) | O_NONBLOCK);
+  m_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  m_acceptor = std::thread([this] { accept_loop(); });
+  return port;
+}
+
+void HttpServer::accept_loop() {
+  pollfd fds[2] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
+  while (!m_stopping.load()) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      spdlog::error("poll on the listening socket failed: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) {
+      return;
+    }
+    for (;;) {
+      int fd = accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+          spdlog::warn("out of file descriptors, not accepting for a moment ({} open)",
+                       m_connections.load());
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+          spdlog::debug("accept failed: {}", std::strerror(errno));
+        }
+        break;
+      }
+      spawn_connection(fd);
+    }
+  }
+}
+
+void HttpServer::spawn_connection(int fd) {
+  int yes = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  set_timeout(fd, SO_RCVTIMEO, m_options.read_timeout);
+  set_timeout(fd, SO_SNDTIMEO, m_options.write_timeout);
+  {
+    std::lock_guard lock(m_mutex);
+    m_open.insert(fd);
+  }
+  ++m_connections;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, m_options.thread_stack_bytes);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  auto* start = new ConnectionStart{this, fd};
+  int rc = pthread_create(&thread, &attr, &HttpServer::connection_main, start);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    delete start;
+    spdlog::warn("cannot start a thread for a new connection ({}); closing it", std::strerror(rc));
+    ::close(fd);
+    std::lock_guard lock(m_mutex);
+    m_open.erase(fd);
+    --m_connections;
+    m_drained.notify_all();
+  }
+}
+
+void* HttpServer::connection_main(void* arg) {
+  std::unique_ptr<ConnectionStart> start(static_cast<ConnectionStart*>(arg));
+  start->server->run_connection(start->fd);
+  return nullptr;
+}
+
+void HttpServer::run_connection(int fd) {
+  t_current_socket = fd;
+  try {
+    (m_backend.get()->*process_socket_member())(fd);  // closes fd when done
+  } catch (const std::exception& e) {
+    spdlog::error("connection failed: {}", e.what());
+  }
+  t_current_socket = -1;
+  std::lock_guard lock(m_mutex);
+  m_open.erase(fd);
+  --m_connections;
+  m_drained.notify_all();
+}
+
+void HttpServer::stop() {
+  if (m_stopping.exchange(true) || m_listen_fd < 0) {
+    return;
+  }
+  // cpp-httplib's keep-alive loops and streams end once the server socket reads as invalid.
+  m_backend->listen_socket().store(INVALID_SOCKET);
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof one);
+  if (m_acceptor.joinable()) {
+    m_acceptor.join();
+  }
+  ::shutdown(m_listen_fd, SHUT_RDWR);
+  ::close(m_listen_fd);
+  std::unique_lock lock(m_mutex);
+  if (!m_drained.wait_for(lock, m_options.drain_timeout, [&] { return m_open.empty(); })) {
+    spdlog::debug("cutting {} connections that did not finish", m_open.size());
+    for (int fd : m_open) {
+      ::shutdown(fd, SHUT_RDWR);
+    }
+    m_drained.wait(lock, [&] { return m_open.empty(); });
+  }
+  ::close(m_wake_fd);
+}
+
+int HttpServer::current_socket() { return t_current_socket; }
+
+void add_cors_headers(const httplib::Request& request, httplib::Response& response,
+                      const std::vector<std::string>& allowed_origins) {
+  if (response.has_header("Access-Control-Allow-Origin")) {
+    return;
+  }
+  bool any = std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end();
+  if (any) {
+    response.set_header("Access-Control-Allow-Origin", "*");
+  } else {
+    auto origin = request.get_header_value("Origin");
+    if (!origin.empty() &&
+        std::find(allowed_origins.begin(), allowed_origins.end(), origin) != allowed_origins.end()) {
+      response.set_header("Access-Control-Allow-Origin", origin);
+    }
+    response.set_header("Vary", "Origin");
+  }
+  response.set_header("Access-Control-Expose-Headers", "Retry-After");
+}
+
+void send_error(httplib::Response& response, const ApiError& error) {
+  send_json(response, http_status(error.kind), render_error(error));
+}
+
+void send_json(httplib::Response& response, int status, const std::string& body) {
+  response.status = status;
+  response.set_content(body, "application/json");
+}
+
+}  // namespace livechat::wire

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wire/errors.hpp"
+#include "wire/result.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace livechat::wire {
+
+// How an HTTP server listens and what it allows; the defaults fit a chat service.
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;
+  // Bodies are chat messages or small batches of them; anything larger is refused with a 413.
+  std::size_t max_body_bytes = 1024 * 1024;
+  // cpp-httplib listens with a backlog of 5; thousands of clients reconnect at once after a
+  // restart, so the socket is listened on again with this one.
+  int backlog = 4096;
+  // Each connection runs on its own thread; SSE streams park there for hours, so stacks stay
+  // small (this is virtual memory; what is touched is a few KiB).
+  std::size_t thread_stack_bytes = 512 * 1024;
+  // Origins allowed by CORS; "*" allows any (the page also works from file://).
+  std::vector<std::string> allowed_origins = {"*"};
+  std::chrono::seconds read_timeout{5};
+  std::chrono::seconds write_timeout{5};
+  std::chrono::seconds keep_alive_timeout{5};
+  // How long stop() lets open connections finish before it cuts them.
+  std::chrono::milliseconds drain_timeout{1500};
+};
+
+// An HTTP server with livechat's defaults over cpp-httplib: a thread per connection, a real
+// backlog, SO_REUSEADDR only (a busy port is an error), TCP_NODELAY, CORS and JSON errors.
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Returns the route table to register handlers on before start().
+  httplib::Server& routes();
+
+  using BodyHandler =
+      std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
+
+  // Registers a POST route that takes its body as it is, whatever the Content-Type says (a bare
+  // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse).
+  void post(const std::string& path, BodyHandler handler);
+
+  // Binds and starts accepting; returns the bound port (useful with port 0).
+  Result<int> start();
+
+  // Stops accepting, lets open connections finish for the drain timeout, then cuts them.
+  void stop();
+
+  // Tells whether stop() has begun.
+  bool stopping() const { return m_stopping.load(); }
+
+  // Returns how many connections are open.
+  std::size_t connections() const { return m_connections.load(); }
+
+  // Returns the socket of the connection the calling thread serves, or -1 on other threads.
+  static int current_socket();
+
+  // Returns the name of the HTTP address it listens on, like "http://0.0.0.0:8080".
+  std::string address() const;
+
+ private:
+  class Backend;
+
+  void accept_loop();
+  void spawn_connection(int fd);
+  void run_connection(int fd);
+  static void* connection_main(void* arg);
+
+  HttpServerOptions m_options;
+  std::unique_ptr<Backend> m_backend;
+  int m_listen_fd = -1;
+  int m_wake_fd = -1;
+  int m_port = 0;
+  std::thread m_acceptor;
+  std::atomic<bool> m_stopping{false};
+  std::atomic<std::size_t> m_connections{0};
+  std::mutex m_mutex;
+  std::condition_variable m_drained;
+  std::set<int> m_open;
+};
+
+// Adds the CORS headers a browser needs to read a response from another origin.
+void add_cors_headers(const httplib::Request& request, httplib::Response& response,
+                      const std::vector<std::string>& allowed_origins);
+
+// Answers with livechat's JSON error body and the status that goes with it.
+void send_error(httplib::Response& response, const ApiError& error);
+
+// Answers with a JSON body and a status.
+void send_json(httplib::Response& response, int status, const std::string& body);
+
+}  // namespace livechat::wire

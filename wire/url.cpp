@@ -1,0 +1,94 @@
+#include "wire/url.hpp"
+
+#include <charconv>
+
+namespace livechat::wire {
+
+std::string Endpoint::origin() const {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return scheme + "://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string Endpoint::url(std::string_view path) const {
+  return origin() + base_path + std::string(path);
+}
+
+Result<Endpoint> parse_endpoint(std::string_view url) {
+  auto fail = [&](const std::string& why) {
+    return Error{"bad_url", "'" + std::string(url) + "' is not a usable URL: " + why};
+  };
+  Endpoint endpoint;
+  std::string_view rest = url;
+  if (auto sep = rest.find("://"); sep != std::string_view::npos) {
+    endpoint.scheme = std::string(rest.substr(0, sep));
+    rest.remove_prefix(sep + 3);
+  } else {
+    endpoint.scheme = "http";
+  }
+  if (endpoint.scheme != "http" && endpoint.scheme != "https") {
+    return fail("the scheme must be http or https");
+  }
+  auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return fail("unclosed '[' in the host");
+    }
+    endpoint.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        return fail("unexpected text after the host");
+      }
+      port_text = after.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    endpoint.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+    }
+  }
+  if (endpoint.host.empty()) {
+    return fail("the host is missing");
+  }
+  if (port_text.empty()) {
+    endpoint.port = endpoint.scheme == "https" ? 443 : 80;
+  } else {
+    auto [ptr, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), endpoint.port);
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || endpoint.port < 1 ||
+        endpoint.port > 65535) {
+      return fail("the port must be a number from 1 to 65535");
+    }
+  }
+  if (auto query = path.find_first_of("?#"); query != std::string_view::npos) {
+    path = path.substr(0, query);
+  }
+  while (!path.empty() && path.back() == '/') {
+    path.remove_suffix(1);
+  }
+  endpoint.base_path = std::string(path);
+  return endpoint;
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(k_hex[c >> 4]);
+      out.push_back(k_hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace livechat::wire

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "wire/result.hpp"
+
+namespace livechat::wire {
+
+// Where a service lives: scheme, host and port, plus a path prefix (without a trailing slash).
+struct Endpoint {
+  std::string scheme;  // "http" or "https"
+  std::string host;
+  int port = 0;
+  std::string base_path;
+
+  // Returns "scheme://host:port" (what an HTTP client is made from).
+  std::string origin() const;
+
+  // Returns origin() + base_path + path.
+  std::string url(std::string_view path = "") const;
+};
+
+// Parses "http://host:port/prefix" (scheme and port optional; IPv6 hosts in brackets).
+Result<Endpoint> parse_endpoint(std::string_view url);
+
+// Percent-encodes a query parameter value.
+std::string url_encode(std::string_view text);
+
+}  // namespace livechat::wire
