@@ -1,0 +1,92 @@
+#pragma once
+
+// Internals of the hub: one subscriber's state and the writer threads that serve them.
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "server/hub.hpp"
+
+namespace livechat::server::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// One subscriber. The mutex guards every use of the socket against the owner closing it.
+struct Subscriber {
+  std::uint64_t key = 0;
+  int fd = -1;
+  std::shared_ptr<const Framing> framing;
+  std::vector<std::string> rooms;  // empty: every room
+
+  std::mutex mutex;
+  bool closed = false;      // no write may touch fd any more
+  bool stalled = false;     // the socket is full; `pending` waits for it to drain
+  bool registered = false;  // fd is in its writer's epoll set
+  std::string pending;      // bytes of a frame the socket did not take yet
+  std::uint64_t cursor = 0; // seq of the next event to deliver
+  Clock::time_point last_write;
+  std::atomic<bool> too_slow{false};
+
+  bool wants(const std::string& room) const;
+};
+
+// Sends bytes without blocking; what the socket does not take is kept in `pending`.
+// Returns false if the connection is broken. Call with the subscriber's mutex held.
+bool send_or_keep(Subscriber& sub, const iovec* iov, std::size_t count, std::size_t total);
+
+// A fan-out thread: serves its share of the subscribers from a window onto the event log.
+class Writer {
+ public:
+  explicit Writer(Hub& hub);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Hands a new subscriber to this writer.
+  void adopt(std::shared_ptr<Subscriber> sub);
+
+  // Tells the writer the log has grown.
+  void wake();
+
+  // Stops the thread and waits for it.
+  void stop();
+
+  // Returns how many subscribers it serves (for balancing).
+  std::size_t load() const { return m_load.load(); }
+
+ private:
+  void run();
+  void take_inbox();
+  void refresh_window();
+  void serve(Subscriber& sub, Clock::time_point now);
+  void deliver(Subscriber& sub);
+  void on_writable(std::uint64_t key);
+  void arm(Subscriber& sub);
+  void close_slow(Subscriber& sub);
+  void prune_and_trim();
+
+  Hub& m_hub;
+  int m_epoll = -1;
+  int m_event = -1;
+  std::atomic<bool> m_stop{false};
+  std::atomic<std::size_t> m_load{0};
+  std::mutex m_inbox_mutex;
+  std::vector<std::shared_ptr<Subscriber>> m_inbox;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Subscriber>> m_subs;
+  std::deque<LogEntry> m_window;  // log entries [m_window_tail, m_window_head)
+  std::uint64_t m_window_tail = 0;
+  std::uint64_t m_window_head = 0;
+  std::thread m_thread;
+};
+
+}  // namespace livechat::server::detail

@@ -1,0 +1,146 @@
+#include "server/message_service.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "wire/http_server.hpp"
+#include "www/page.hpp"
+
+namespace livechat::server {
+namespace {
+
+constexpr std::size_t k_default_history = 100;
+constexpr std::size_t k_max_history = 1000;
+constexpr std::string_view k_config_marker = "/*LIVECHAT_SERVER_CONFIG*/";
+
+// Returns the page with its configuration filled in.
+std::string configured_page(const std::string& notify_url) {
+  std::string page(www::index_html());
+  nlohmann::json config = {{"notify_url", notify_url}};
+  std::string script = "window.LIVECHAT_SERVER_CONFIG = " + config.dump() + ";";
+  if (auto at = page.find(k_config_marker); at != std::string::npos) {
+    page.replace(at, k_config_marker.size(), script);
+  }
+  return page;
+}
+
+wire::Result<HistoryQuery, wire::ApiError> parse_history(const httplib::Request& req) {
+  auto bad = [](std::string message) {
+    return wire::ApiError{wire::ApiErrorKind::bad_request, std::move(message)};
+  };
+  HistoryQuery query;
+  query.limit = k_default_history;
+  if (req.has_param("limit")) {
+    auto text = req.get_param_value("limit");
+    std::size_t limit = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || limit < 1 ||
+        limit > k_max_history) {
+      return bad("\"limit\" must be a number from 1 to " + std::to_string(k_max_history));
+    }
+    query.limit = limit;
+  }
+  for (auto [name, field] : {std::pair{"after", &query.after}, std::pair{"before", &query.before}}) {
+    if (req.has_param(name)) {
+      auto value = req.get_param_value(name);
+      if (value.empty() || value.size() > 64) {
+        return bad(std::string("\"") + name + "\" must be a message id");
+      }
+      *field = value;
+    }
+  }
+  if (req.has_param("room")) {
+    auto room = req.get_param_value("room");
+    if (!wire::is_valid_room(room)) {
+      return wire::ApiError{wire::ApiErrorKind::bad_room,
+                            "\"room\" must be 1-64 characters of A-Z a-z 0-9 _ . -"};
+    }
+    query.room = room;
+  }
+  return query;
+}
+
+}  // namespace
+
+MessageService::MessageService(MessageStore& store, Notifier& notifier,
+                               MessageServiceOptions options)
+    : m_store(store),
+      m_notifier(notifier),
+      m_options(std::move(options)),
+      m_page(configured_page(m_options.public_notify_url)) {
+  if (auto newest = m_store.newest_id()) {
+    m_ids.observe(*newest);
+  }
+}
+
+wire::Message MessageService::accept(const wire::Draft& draft) {
+  // One lock keeps id order, store order and delivery order the same.
+  std::lock_guard lock(m_accept_mutex);
+  auto stamp = m_ids.next();
+  wire::Message message{std::move(stamp.id), draft.content, draft.user, draft.room,
+                        std::move(stamp.timestamp)};
+  m_store.append(message);
+  m_notifier.deliver(message);
+  return message;
+}
+
+void MessageService::install(wire::HttpServer& http) {
+  auto& routes = http.routes();
+
+  // POST /messages {"content":"hi","user":"ann","room":"general"}
+  //   -> 201 {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
+  http.post("/messages", [this](const httplib::Request&, httplib::Response& res,
+                                const std::string& body) {
+    auto draft = wire::parse_draft(body, m_options.limits);
+    if (!draft) {
+      ++m_rejected;
+      spdlog::debug("POST /messages rejected: {}", draft.error().message);
+      wire::send_error(res, draft.error());
+      return;
+    }
+    auto message = accept(*draft);
+    ++m_accepted;
+    wire::send_json(res, 201, wire::stored_json(message));
+  });
+
+  // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
+  routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
+    auto query = parse_history(req);
+    if (!query) {
+      wire::send_error(res, query.error());
+      return;
+    }
+    std::string body = "[";
+    for (const auto& m : m_store.query(*query)) {
+      if (body.size() > 1) {
+        body += ',';
+      }
+      body += wire::stored_json(m);
+    }
+    body += ']';
+    wire::send_json(res, 200, body);
+  });
+
+  // GET /health -> {"status":"ok","service":"message",...}
+  routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    auto notify = m_notifier.health();
+    nlohmann::json body = {{"status", "ok"},
+                           {"service", "message"},
+                           {"accepted", m_accepted.load()},
+                           {"rejected", m_rejected.load()},
+                           {"stored", m_store.size()},
+                           {"notify", {{"reachable", notify.reachable}, {"backlog", notify.backlog}}}};
+    wire::send_json(res, 200, body.dump());
+  });
+
+  // GET / -> the chat page, pointed at this deployment
+  routes.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(m_page, "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace livechat::server

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "server/message_store.hpp"
+#include "server/notifier.hpp"
+#include "wire/id.hpp"
+#include "wire/message.hpp"
+
+namespace livechat::wire {
+class HttpServer;
+}
+
+namespace livechat::server {
+
+struct MessageServiceOptions {
+  wire::Limits limits;
+  // Where browsers reach the notification service; the page served at / is pointed there.
+  std::string public_notify_url = "http://localhost:8081";
+};
+
+// The REST side: accepts, stores and hands on messages; serves history, health and the page.
+class MessageService {
+ public:
+  MessageService(MessageStore& store, Notifier& notifier, MessageServiceOptions options);
+
+  // Registers the routes on a server (before it starts).
+  void install(wire::HttpServer& http);
+
+  // Stamps a draft with the next id and time, stores it and hands it on, all in id order.
+  wire::Message accept(const wire::Draft& draft);
+
+ private:
+  MessageStore& m_store;
+  Notifier& m_notifier;
+  MessageServiceOptions m_options;
+  std::string m_page;
+  wire::IdGenerator m_ids;
+  std::mutex m_accept_mutex;
+  std::atomic<std::uint64_t> m_accepted{0};
+  std::atomic<std::uint64_t> m_rejected{0};
+};
+
+}  // namespace livechat::server

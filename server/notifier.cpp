@@ -1,0 +1,110 @@
+#include "server/notifier.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <vector>
+
+#include "server/hub.hpp"
+#include "wire/http_client.hpp"
+
+namespace livechat::server {
+
+void HubNotifier::deliver(const wire::Message& message) { m_hub.publish({message}); }
+
+HttpNotifier::HttpNotifier(wire::Endpoint endpoint, HttpNotifierOptions options)
+    : m_endpoint(std::move(endpoint)), m_options(options), m_thread([this] { run(); }) {}
+
+HttpNotifier::~HttpNotifier() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_wake.notify_all();
+  m_thread.join();
+}
+
+void HttpNotifier::deliver(const wire::Message& message) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_queue.push_back(message);
+  }
+  m_wake.notify_one();
+}
+
+NotifierHealth HttpNotifier::health() const {
+  std::lock_guard lock(m_mutex);
+  return {m_reachable, m_queue.size()};
+}
+
+bool HttpNotifier::post(const std::string& body, std::string& failure) {
+  if (!m_client) {
+    m_client = wire::make_client(m_endpoint);
+  }
+  auto result = m_client->Post(m_endpoint.base_path + "/notify", body, "application/json");
+  if (!result) {
+    failure = wire::describe(result.error());
+    m_client.reset();
+    return false;
+  }
+  if (result->status >= 200 && result->status < 300) {
+    return true;
+  }
+  failure = "HTTP " + std::to_string(result->status) + " " + result->body;
+  if (result->status >= 400 && result->status < 500 && result->status != 429 &&
+      result->status != 401 && result->status != 403) {
+    // The notification side will never take this batch; retrying would block all later ones.
+    spdlog::error("notification service refused a batch ({}); dropping it", failure);
+    return true;
+  }
+  return false;
+}
+
+void HttpNotifier::run() {
+  auto backoff = m_options.first_backoff;
+  std::optional<std::chrono::steady_clock::time_point> give_up_at;
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_wake.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+    if (m_queue.empty()) {
+      return;  // stopping, nothing left
+    }
+    if (m_stopping && !give_up_at) {
+      give_up_at = std::chrono::steady_clock::now() + m_options.drain_timeout;
+    }
+    std::size_t count = std::min(m_queue.size(), m_options.max_batch);
+    std::vector<wire::Message> batch(m_queue.begin(), m_queue.begin() + static_cast<long>(count));
+    lock.unlock();
+    std::string body =
+        count == 1 ? wire::notification_json(batch.front()) : wire::notification_array_json(batch);
+    std::string failure;
+    bool delivered = post(body, failure);
+    lock.lock();
+    if (delivered) {
+      m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<long>(count));
+      if (!m_reachable) {
+        spdlog::info("notification service at {} is back; delivering {} waiting messages",
+                     m_endpoint.origin(), m_queue.size() + count);
+      }
+      m_reachable = true;
+      backoff = m_options.first_backoff;
+      continue;
+    }
+    if (m_reachable) {
+      spdlog::warn("cannot reach the notification service at {} ({}); keeping {} messages "
+                   "and retrying",
+                   m_endpoint.origin(), failure, m_queue.size());
+    }
+    m_reachable = false;
+    if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
+      spdlog::error("stopping with {} messages not delivered to {}", m_queue.size(),
+                    m_endpoint.origin());
+      return;
+    }
+    m_wake.wait_for(lock, backoff, [&] { return m_stopping && !give_up_at; });
+    backoff = std::min(backoff * 2, m_options.max_backoff);
+  }
+}
+
+}  // namespace livechat::server

@@ -1,0 +1,140 @@
+#include "server/notify_service.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "wire/http_server.hpp"
+#include "wire/sse.hpp"
+
+namespace livechat::server {
+namespace {
+
+constexpr std::size_t k_max_client_id = 128;
+
+// Frames stream bytes as HTTP/1.1 chunks (the SSE response is chunked).
+class ChunkedFraming final : public Framing {
+ public:
+  std::string header(std::size_t bytes) const override {
+    char buffer[24];
+    int n = std::snprintf(buffer, sizeof buffer, "%zx\r\n", bytes);
+    return std::string(buffer, static_cast<std::size_t>(n));
+  }
+  std::string_view trailer() const override { return "\r\n"; }
+  std::string_view end() const override { return "0\r\n\r\n"; }
+};
+
+std::string random_client_id() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(engine()));
+  return buffer;
+}
+
+const char* describe(EndReason reason) {
+  switch (reason) {
+    case EndReason::client_gone:
+      return "client went away";
+    case EndReason::too_slow:
+      return "client too slow, closed";
+    case EndReason::shutdown:
+      return "server shutting down";
+  }
+  return "";
+}
+
+}  // namespace
+
+NotifyService::NotifyService(Hub& hub, NotifyServiceOptions options)
+    : m_hub(hub), m_options(std::move(options)) {}
+
+void NotifyService::install(wire::HttpServer& http) {
+  auto& routes = http.routes();
+  static const auto framing = std::make_shared<const ChunkedFraming>();
+
+  // GET /events?room=a,b&client_id=X -> text/event-stream:
+  //   retry: 2000 / event: connected {"client_id":"X"} / then per message:
+  //   id: <message id>\nevent: message\ndata: <notification JSON>\n\n
+  routes.Get("/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto rooms = wire::parse_room_list(req.get_param_value("room"));
+    if (!rooms) {
+      wire::send_error(res, rooms.error());
+      return;
+    }
+    std::string client_id = req.get_param_value("client_id");
+    if (client_id.size() > k_max_client_id || !wire::is_valid_utf8(client_id)) {
+      wire::send_error(res, {wire::ApiErrorKind::bad_request,
+                             "\"client_id\" must be at most 128 bytes of UTF-8"});
+      return;
+    }
+    if (client_id.empty()) {
+      client_id = random_client_id();
+    }
+    if (m_hub.subscribers() >= m_options.max_clients) {
+      res.set_header("Retry-After", "5");
+      wire::send_error(res, {wire::ApiErrorKind::too_many_clients,
+                             "this notification service is at its limit of " +
+                                 std::to_string(m_options.max_clients) + " streams"});
+      return;
+    }
+    std::string opening =
+        wire::sse::encode_retry(static_cast<long>(m_options.retry.count())) +
+        wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump());
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, opening, rooms = std::move(*rooms), client_id](std::size_t,
+                                                               httplib::DataSink& sink) {
+          if (!sink.write(opening.data(), opening.size())) {
+            return false;
+          }
+          int fd = wire::HttpServer::current_socket();
+          if (fd < 0) {
+            return false;
+          }
+          // This thread parks here for the life of the stream; the hub's writers deliver.
+          auto subscription = m_hub.subscribe(fd, framing, rooms);
+          spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
+          EndReason reason = subscription->wait();
+          spdlog::debug("stream {} ended: {}", client_id, describe(reason));
+          return false;  // ends the response; the connection closes
+        });
+  });
+
+  // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
+  http.post("/notify", [this](const httplib::Request&, httplib::Response& res,
+                              const std::string& body) {
+    auto messages = wire::parse_notifications(body, m_options.limits);
+    if (!messages) {
+      spdlog::debug("POST /notify rejected: {}", messages.error().message);
+      wire::send_error(res, messages.error());
+      return;
+    }
+    std::size_t added = m_hub.publish(*messages);
+    nlohmann::json reply = {{"status", "ok"},
+                            {"received", messages->size()},
+                            {"duplicates", messages->size() - added},
+                            {"clients", m_hub.subscribers()}};
+    wire::send_json(res, 200, reply.dump());
+  });
+
+  // GET /health -> {"status":"ok","service":"notify","clients":N,...}
+  routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    auto stats = m_hub.stats();
+    nlohmann::json body = {{"status", "ok"},
+                           {"service", "notify"},
+                           {"clients", stats.subscribers},
+                           {"published", stats.published},
+                           {"deliveries", stats.deliveries},
+                           {"closed_slow", stats.closed_slow},
+                           {"log_events", m_hub.log().size()}};
+    wire::send_json(res, 200, body.dump());
+  });
+}
+
+}  // namespace livechat::server
