@@ -1,0 +1,52 @@
+#include "client/publisher.hpp"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "wire/http_client.hpp"
+
+namespace livechat::client {
+
+Publisher::Publisher(wire::Endpoint endpoint)
+    : m_endpoint(std::move(endpoint)), m_client(wire::make_client(m_endpoint)) {}
+
+Publisher::~Publisher() = default;
+
+wire::Result<wire::Message> Publisher::send(const std::string& content, const std::string& user,
+                                            const std::string& room) {
+  nlohmann::json body = {{"content", content}};
+  if (!user.empty()) {
+    body["user"] = user;
+  }
+  if (!room.empty()) {
+    body["room"] = room;
+  }
+  std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto result = m_client->Post(m_endpoint.base_path + "/messages", text, "application/json");
+  if (!result) {
+    return wire::Error{"unreachable", "cannot reach the message service at " +
+                                          m_endpoint.origin() + " (" +
+                                          wire::describe(result.error()) +
+                                          "): is livechat serve-message running?"};
+  }
+  if (result->status != 201) {
+    auto reply = nlohmann::json::parse(result->body, nullptr, false);
+    std::string why = reply.is_object() && reply.contains("error") && reply["error"].is_string()
+                          ? reply["error"].get<std::string>()
+                          : result->body;
+    std::string code = reply.is_object() && reply.value("code", "").size() > 0
+                           ? reply.value("code", "")
+                           : "http_" + std::to_string(result->status);
+    return wire::Error{code, "the message service refused the message: " + why + " (HTTP " +
+                                 std::to_string(result->status) + ")"};
+  }
+  auto message = wire::parse_message_json(result->body);
+  if (!message) {
+    return wire::Error{"bad_reply", "the message service sent a reply that is not a message: " +
+                                        message.error().message};
+  }
+  return *message;
+}
+
+}  // namespace livechat::client
