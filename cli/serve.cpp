@@ -1,0 +1,78 @@
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+#include "cli/service_options.hpp"
+#include "server/message_store.hpp"
+#include "server/notifier.hpp"
+
+namespace livechat::cli {
+namespace {
+
+struct ServeOptions {
+  CommonOptions common;
+  MessageOptions message;
+  NotifyOptions notify;
+  int port = k_default_message_port;
+  int notify_port = k_default_notify_port;
+  std::string public_notify_url;
+};
+
+constexpr std::size_t k_spare_files = 256;
+
+int run_serve(const ServeOptions& o) {
+  setup_logging(o.common.log_level);
+  raise_open_files_limit(o.notify.max_clients + k_spare_files);
+  StopSignals signals;
+  server::Hub hub(hub_options(o.notify));
+  server::NotifyService notify_service(hub, notify_service_options(o.notify));
+  wire::HttpServer notify_http(http_options(o.common, o.notify_port, o.message.max_body_bytes));
+  notify_service.install(notify_http);
+  int notify_port = start_or_throw(notify_http, "notification service");
+
+  server::MemoryStore store;
+  server::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
+  MessageOptions message = o.message;
+  message.public_notify_url = o.public_notify_url.empty()
+                                  ? "http://localhost:" + std::to_string(notify_port)
+                                  : o.public_notify_url;
+  server::MessageService message_service(store, notifier, message_service_options(message));
+  wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes));
+  message_service.install(message_http);
+  int port = start_or_throw(message_http, "message service");
+  spdlog::info("chat page at http://localhost:{}/", port);
+
+  int signal = signals.wait();
+  spdlog::info("{} received, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  message_http.stop();
+  hub.shutdown();
+  notify_http.stop();
+  return 0;
+}
+
+}  // namespace
+
+Command setup_serve(CLI::App& parent) {
+  auto options = std::make_shared<ServeOptions>();
+  auto* app = parent.add_subcommand(
+      "serve", "Run both services in one process (the embedded default: livechat serve)");
+  app->add_option("--port", options->port, "Message service port (0: any free port)")
+      ->envname("PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app->add_option("--notify-port", options->notify_port,
+                  "Notification service port (0: any free port)")
+      ->envname("LIVECHAT_NOTIFY_PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app->add_option("--public-notify-url", options->public_notify_url,
+                  "Notification service URL for browsers (default: http://localhost:<notify-port>)")
+      ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");
+  add_message_options(*app, options->message, false);
+  add_notify_options(*app, options->notify);
+  add_common_options(*app, options->common);
+  return {app, [options] { return run_serve(*options); }};
+}
+
+}  // namespace livechat::cli

@@ -1,0 +1,51 @@
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+#include "cli/service_options.hpp"
+#include "server/message_store.hpp"
+#include "server/notifier.hpp"
+
+namespace livechat::cli {
+namespace {
+
+struct ServeMessageOptions {
+  CommonOptions common;
+  MessageOptions message;
+  int port = k_default_message_port;
+};
+
+int run_serve_message(const ServeMessageOptions& o) {
+  setup_logging(o.common.log_level);
+  auto notify = require_endpoint(o.message.notify_url, "--notify-url");
+  StopSignals signals;
+  server::MemoryStore store;
+  server::HttpNotifier notifier(notify);
+  server::MessageService service(store, notifier, message_service_options(o.message));
+  wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes));
+  service.install(http);
+  start_or_throw(http, "message service");
+  spdlog::info("handing messages to the notification service at {}", notify.origin());
+  int signal = signals.wait();
+  spdlog::info("{} received, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  http.stop();
+  return 0;  // the notifier delivers what is still queued as it is destroyed
+}
+
+}  // namespace
+
+Command setup_serve_message(CLI::App& parent) {
+  auto options = std::make_shared<ServeMessageOptions>();
+  auto* app = parent.add_subcommand(
+      "serve-message", "Run the message service: POST /messages, GET /messages, GET / (the page)");
+  app->add_option("--port", options->port, "Port to listen on (0: any free port)")
+      ->envname("PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  add_message_options(*app, options->message, true);
+  add_common_options(*app, options->common);
+  return {app, [options] { return run_serve_message(*options); }};
+}
+
+}  // namespace livechat::cli

@@ -1,0 +1,148 @@
+#include "cli/service_options.hpp"
+
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+
+namespace livechat::cli {
+
+void add_common_options(CLI::App& app, CommonOptions& o) {
+  app.add_option("--host", o.host, "Address to listen on (0.0.0.0: all interfaces)")
+      ->envname("LIVECHAT_HOST")
+      ->capture_default_str();
+  app.add_option("--log-level", o.log_level, "Log level: debug, info, warn or error")
+      ->envname("LIVECHAT_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--cors-origin", o.cors_origins,
+                 "Origins browsers may call from (repeatable; * allows any)")
+      ->envname("LIVECHAT_CORS_ORIGINS")
+      ->delimiter(',')
+      ->capture_default_str();
+}
+
+void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url) {
+  if (with_notify_url) {
+    app.add_option("--notify-url", o.notify_url,
+                   "Notification service to hand messages to (POST /notify)")
+        ->envname("NOTIFICATION_SERVICE_URL")
+        ->capture_default_str();
+    app.add_option("--public-notify-url", o.public_notify_url,
+                   "Notification service URL for browsers, if not --notify-url")
+        ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");
+  }
+  app.add_option("--max-message-bytes", o.max_message_bytes,
+                 "Largest message content accepted, in bytes")
+      ->envname("LIVECHAT_MAX_MESSAGE_BYTES")
+      ->check(CLI::Range(1, 16 * 1024 * 1024))
+      ->capture_default_str();
+}
+
+void add_notify_options(CLI::App& app, NotifyOptions& o) {
+  app.add_option("--heartbeat", o.heartbeat_seconds,
+                 "Seconds of silence after which a stream gets a ': ping' comment")
+      ->envname("LIVECHAT_HEARTBEAT")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_option("--retry", o.retry_ms, "Reconnect delay sent to clients (retry:), in ms")
+      ->envname("LIVECHAT_RETRY_MS")
+      ->check(CLI::Range(0L, 3'600'000L))
+      ->capture_default_str();
+  app.add_option("--max-clients", o.max_clients, "Most SSE streams at once; beyond it, 503")
+      ->envname("LIVECHAT_MAX_CLIENTS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+}
+
+wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body) {
+  wire::HttpServerOptions options;
+  options.host = common.host;
+  options.port = port;
+  options.allowed_origins = common.cors_origins;
+  options.max_body_bytes = max_body;
+  return options;
+}
+
+server::MessageServiceOptions message_service_options(const MessageOptions& o) {
+  server::MessageServiceOptions options;
+  options.limits.max_content_bytes = o.max_message_bytes;
+  options.public_notify_url = o.public_notify_url.empty() ? o.notify_url : o.public_notify_url;
+  return options;
+}
+
+server::HubOptions hub_options(const NotifyOptions& o) {
+  server::HubOptions options;
+  options.heartbeat =
+      std::chrono::milliseconds(static_cast<long>(std::lround(o.heartbeat_seconds * 1000)));
+  return options;
+}
+
+server::NotifyServiceOptions notify_service_options(const NotifyOptions& o) {
+  server::NotifyServiceOptions options;
+  options.retry = std::chrono::milliseconds(o.retry_ms);
+  options.max_clients = o.max_clients;
+  return options;
+}
+
+wire::Endpoint require_endpoint(const std::string& url, const std::string& option) {
+  auto endpoint = wire::parse_endpoint(url);
+  if (!endpoint) {
+    throw UserError(option + ": " + endpoint.error().message);
+  }
+  return *endpoint;
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("livechat");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+void raise_open_files_limit(std::size_t wanted) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      spdlog::info("open files limit raised from {} to {}", before, limit.rlim_max);
+    }
+  }
+  if (limit.rlim_cur < wanted) {
+    spdlog::warn("open files limit is {}, fewer than the {} this configuration may need; "
+                 "raise the hard limit (ulimit -Hn) or lower --max-clients",
+                 limit.rlim_cur, wanted);
+  }
+}
+
+int start_or_throw(wire::HttpServer& server, const std::string& what) {
+  auto port = server.start();
+  if (!port) {
+    throw UserError(what + ": " + port.error().message);
+  }
+  spdlog::info("{} listening on {}", what, server.address());
+  return *port;
+}
+
+StopSignals::StopSignals() {
+  sigemptyset(&m_set);
+  sigaddset(&m_set, SIGINT);
+  sigaddset(&m_set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
+}
+
+int StopSignals::wait() {
+  int signal = 0;
+  sigwait(&m_set, &signal);
+  return signal;
+}
+
+}  // namespace livechat::cli

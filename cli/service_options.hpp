@@ -1,0 +1,80 @@
+#pragma once
+
+#include <csignal>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "server/hub.hpp"
+#include "server/message_service.hpp"
+#include "server/notify_service.hpp"
+#include "wire/http_server.hpp"
+#include "wire/url.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace livechat::cli {
+
+inline constexpr int k_default_message_port = 8080;
+inline constexpr int k_default_notify_port = 8081;
+inline constexpr const char* k_default_message_url = "http://localhost:8080";
+inline constexpr const char* k_default_notify_url = "http://localhost:8081";
+
+// Options every service shares.
+struct CommonOptions {
+  // All interfaces, like the original services, so a phone on the LAN can chat too.
+  std::string host = "0.0.0.0";
+  std::string log_level = "info";
+  std::vector<std::string> cors_origins = {"*"};
+};
+
+// Options of the message service.
+struct MessageOptions {
+  std::string notify_url = k_default_notify_url;
+  std::string public_notify_url;  // empty: the notify URL
+  std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+};
+
+// Options of the notification service.
+struct NotifyOptions {
+  double heartbeat_seconds = 15.0;
+  long retry_ms = 2000;
+  std::size_t max_clients = 15'000;
+};
+
+void add_common_options(CLI::App& app, CommonOptions& options);
+void add_message_options(CLI::App& app, MessageOptions& options, bool with_notify_url);
+void add_notify_options(CLI::App& app, NotifyOptions& options);
+
+wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body);
+server::MessageServiceOptions message_service_options(const MessageOptions& options);
+server::HubOptions hub_options(const NotifyOptions& options);
+server::NotifyServiceOptions notify_service_options(const NotifyOptions& options);
+
+// Parses a URL given on the command line, or throws a UserError naming the option.
+wire::Endpoint require_endpoint(const std::string& url, const std::string& option);
+
+// Sends logs to stderr at a level ("debug", "info", "warn", "error").
+void setup_logging(const std::string& level);
+
+// Raises the soft open-files limit to the hard one, saying so; warns when `wanted` won't fit.
+void raise_open_files_limit(std::size_t wanted);
+
+// Starts a server or throws a UserError that says why it cannot listen.
+int start_or_throw(wire::HttpServer& server, const std::string& what);
+
+// Blocks SIGINT and SIGTERM in every thread started after it, to be taken by wait().
+class StopSignals {
+ public:
+  StopSignals();
+  // Waits for SIGINT or SIGTERM and returns it.
+  int wait();
+
+ private:
+  sigset_t m_set;
+};
+
+}  // namespace livechat::cli
