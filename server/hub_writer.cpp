@@ -169,15 +169,19 @@ void Writer::refresh_window() {
 
 void Writer::serve(Subscriber& sub, Clock::time_point now) {
   std::lock_guard lock(sub.mutex);
-  if (sub.closed || sub.stalled) {
+  if (sub.closed) {
+    return;
+  }
+  // Too far behind (also while its socket is full): close it; it resumes with Last-Event-ID.
+  const std::uint64_t lag = sub.cursor < m_window_head ? m_window_head - sub.cursor : 0;
+  if (sub.cursor < m_window_tail || lag > m_hub.m_options.max_lag_events) {
+    close_slow(sub);
+    return;
+  }
+  if (sub.stalled) {
     return;
   }
   if (sub.cursor < m_window_head) {
-    if (sub.cursor < m_window_tail ||
-        m_window_head - sub.cursor > m_hub.m_options.max_lag_events) {
-      close_slow(sub);
-      return;
-    }
     deliver(sub);
     return;
   }
