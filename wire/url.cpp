@@ -14,8 +14,10 @@ std::string Endpoint::url(std::string_view path) const {
 }
 
 Result<Endpoint> parse_endpoint(std::string_view url) {
-  auto fail = [&](const std::string& why) {
-    return Error{"bad_url", "'" + std::string(url) + "' is not a usable URL: " + why};
+  auto fail = [&](std::string_view why) {
+    std::string message = "'";
+    message.append(url).append("' is not a usable URL: ").append(why);
+    return Error{"bad_url", std::move(message)};
   };
   Endpoint endpoint;
   std::string_view rest = url;
