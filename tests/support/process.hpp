@@ -1,0 +1,99 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace livechat::test {
+
+using namespace std::chrono_literals;
+
+// A child process with its stdout and stderr collected as they arrive.
+class Child {
+ public:
+  // Starts `argv` (argv[0] is the program path); `env` entries are added to the environment.
+  Child(std::vector<std::string> argv, std::map<std::string, std::string> env = {},
+        std::optional<std::string> stdin_text = std::nullopt);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Waits until the collected output satisfies `done`, or the timeout passes.
+  bool wait_until(const std::function<bool(const std::string& out, const std::string& err)>& done,
+                  std::chrono::milliseconds timeout);
+
+  // Waits until stdout holds at least `lines` complete lines.
+  bool wait_for_lines(std::size_t lines, std::chrono::milliseconds timeout);
+
+  // Sends a signal.
+  void signal(int sig);
+
+  // Waits for the process to exit; returns its exit code (128+N if killed by signal N).
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
+  std::string out() const;
+  std::string err() const;
+  std::vector<std::string> out_lines() const;
+  pid_t pid() const { return m_pid; }
+
+ private:
+  void reap_output();
+
+  pid_t m_pid = -1;
+  std::optional<int> m_status;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::string m_out;
+  std::string m_err;
+  bool m_out_closed = false;
+  bool m_err_closed = false;
+  std::thread m_out_reader;
+  std::thread m_err_reader;
+};
+
+// Runs `livechat args...` to completion (with a time limit) and returns it for inspection.
+struct Finished {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+Finished run_livechat(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                      std::optional<std::string> stdin_text = std::nullopt,
+                      std::chrono::milliseconds timeout = 20s);
+
+// A running `livechat serve*` process on free loopback ports, stopped when it goes out of scope.
+class LivechatServer {
+ public:
+  // Starts `livechat <args> --host 127.0.0.1` and waits until each of its services listens.
+  explicit LivechatServer(std::vector<std::string> args,
+                          std::map<std::string, std::string> env = {});
+
+  // Returns the port a service listens on: "message" or "notification".
+  int port(const std::string& service) const;
+  std::string url(const std::string& service) const;
+
+  // Stops it with SIGTERM and returns its exit code.
+  std::optional<int> stop(std::chrono::milliseconds timeout = 10s);
+
+  Child& process() { return *m_child; }
+
+ private:
+  std::unique_ptr<Child> m_child;
+  std::map<std::string, int> m_ports;
+};
+
+// Returns a TCP port that was free a moment ago on 127.0.0.1.
+int free_port();
+
+// Polls `condition` until it holds or the timeout passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
+
+}  // namespace livechat::test
