@@ -1,0 +1,148 @@
+// End to end through the command line: `livechat send` and `livechat listen` against real services.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/support/process.hpp"
+
+using namespace livechat::test;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      lines.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("livechat send and listen", "[e2e]") {
+  LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
+  const std::string message_url = server.url("message");
+  const std::string notify_url = server.url("notification");
+
+  SECTION("send prints the id; listen prints each message as one JSON line when piped") {
+    Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url, "--count", "2"});
+    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    auto first = run_livechat({"send", "--url", message_url, "--user", "ann", "hi"});
+    CHECK(first.code == 0);
+    CHECK(std::regex_match(first.out, std::regex(R"(\d{14}\.\d{6}\n)")));
+    auto second = run_livechat({"send", "--room", "ops", "line two"}, {{"MESSAGE_SERVICE_URL", message_url}});
+    CHECK(second.code == 0);
+    auto code = listener.wait_exit(10s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    auto lines = listener.out_lines();
+    REQUIRE(lines.size() == 2);
+    auto a = json::parse(lines[0]);
+    auto b = json::parse(lines[1]);
+    CHECK(a["content"] == "hi");
+    CHECK(a["user"] == "ann");
+    CHECK(a["id"].get<std::string>() + "\n" == first.out);
+    CHECK(b["room"] == "ops");
+    CHECK(listener.err().find("connecting to") != std::string::npos);
+  }
+
+  SECTION("send with no text posts one message per line of stdin") {
+    Child listener({LIVECHAT_BINARY, "listen", "--json", "--count", "3", "--url", notify_url});
+    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    auto sent = run_livechat({"send", "--url", message_url}, {}, "one\n\ntwo\r\nthree\n");
+    CHECK(sent.code == 0);
+    CHECK(lines_of(sent.out).size() == 3);
+    REQUIRE(listener.wait_exit(10s) == 0);
+    auto lines = listener.out_lines();
+    REQUIRE(lines.size() == 3);
+    CHECK(json::parse(lines[1])["content"] == "two");
+  }
+
+  SECTION("listen --room follows only those rooms") {
+    Child listener({LIVECHAT_BINARY, "listen", "--room", "ops", "--count", "1", "--url", notify_url});
+    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    run_livechat({"send", "--url", message_url, "--room", "general", "not this"});
+    run_livechat({"send", "--url", message_url, "--room", "ops", "this"});
+    REQUIRE(listener.wait_exit(10s) == 0);
+    CHECK(json::parse(listener.out_lines().at(0))["content"] == "this");
+  }
+
+  SECTION("a message the service refuses is one error line and exit 1") {
+    auto result = run_livechat({"send", "--url", message_url, "--room", "bad room", "hi"});
+    CHECK(result.code == 1);
+    CHECK(result.out.empty());
+    CHECK(lines_of(result.err).size() == 1);
+    CHECK(result.err.find("livechat: error: the message service refused the message") == 0);
+    CHECK(result.err.find("room") != std::string::npos);
+  }
+
+  SECTION("listen exits 0 on SIGINT") {
+    Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url});
+    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    listener.signal(SIGINT);
+    CHECK(listener.wait_exit(5s) == 0);
+  }
+
+  SECTION("listen says so and exits non-zero when the stream ends") {
+    Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url});
+    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    REQUIRE(server.stop() == 0);
+    auto code = listener.wait_exit(10s);
+    REQUIRE(code);
+    CHECK(*code == 1);
+    CHECK(listener.err().find("livechat: error: the stream from") != std::string::npos);
+  }
+}
+
+TEST_CASE("livechat command line errors", "[e2e]") {
+  int dead = free_port();
+  std::string dead_url = "http://127.0.0.1:" + std::to_string(dead);
+
+  SECTION("send to a service that is not running") {
+    auto result = run_livechat({"send", "--url", dead_url, "hi"});
+    CHECK(result.code == 1);
+    CHECK(lines_of(result.err).size() == 1);
+    CHECK(result.err == "livechat: error: cannot reach the message service at " + dead_url +
+                            " (connection refused): is livechat serve-message running?\n");
+  }
+
+  SECTION("listen to a service that is not running") {
+    auto result = run_livechat({"listen", "--url", dead_url});
+    CHECK(result.code == 1);
+    CHECK(result.err.find("livechat: error: cannot reach the notification service at " +
+                          dead_url) != std::string::npos);
+  }
+
+  SECTION("a malformed URL or option is one line and a non-zero exit") {
+    auto bad_url = run_livechat({"send", "--url", "ftp://x", "hi"});
+    CHECK(bad_url.code != 0);
+    CHECK(bad_url.err.find("livechat: error: --url:") == 0);
+    auto bad_port = run_livechat({"serve", "--port", "99999"});
+    CHECK(bad_port.code != 0);
+    CHECK(bad_port.err.find("livechat: error:") == 0);
+    auto no_command = run_livechat({});
+    CHECK(no_command.code != 0);
+  }
+
+  SECTION("--help of every subcommand shows each option's default") {
+    for (const char* command : {"serve", "serve-message", "serve-notify", "send", "listen"}) {
+      auto help = run_livechat({command, "--help"});
+      CHECK(help.code == 0);
+      CHECK(help.out.find("Usage: livechat " + std::string(command)) != std::string::npos);
+    }
+    auto serve = run_livechat({"serve", "--help"}).out;
+    CHECK(serve.find("=8080") != std::string::npos);
+    CHECK(serve.find("=8081") != std::string::npos);
+    CHECK(serve.find("=15") != std::string::npos);
+    auto message = run_livechat({"serve-message", "--help"}).out;
+    CHECK(message.find("http://localhost:8081") != std::string::npos);
+    CHECK(message.find("NOTIFICATION_SERVICE_URL") != std::string::npos);
+  }
+}
