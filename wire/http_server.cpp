@@ -10,11 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <httplib.h>
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <httplib.h>
-#include <spdlog/spdlog.h>
 
 namespace livechat::wire {
 
@@ -107,20 +107,20 @@ HttpServer::~HttpServer() { stop(); }
 httplib::Server& HttpServer::routes() { return *m_backend; }
 
 void HttpServer::post(const std::string& path, BodyHandler handler) {
-  m_backend->Post(path, [handler = std::move(handler)](const httplib::Request& req,
-                                                       httplib::Response& res,
-                                                       const httplib::ContentReader& reader) {
-    std::string body;
-    bool complete = reader([&](const char* data, std::size_t length) {
-      body.append(data, length);
-      return true;
-    });
-    if (!complete) {
-      send_error(res, error_for_status(res.status == 413 ? 413 : 400));
-      return;
-    }
-    handler(req, res, body);
-  });
+  m_backend->Post(
+      path, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader) {
+        std::string body;
+        bool complete = reader([&](const char* data, std::size_t length) {
+          body.append(data, length);
+          return true;
+        });
+        if (!complete) {
+          send_error(res, error_for_status(res.status == 413 ? 413 : 400));
+          return;
+        }
+        handler(req, res, body);
+      });
 }
 
 std::string HttpServer::address() const {
@@ -132,10 +132,9 @@ std::string HttpServer::address() const {
 Result<int> HttpServer::start() {
   auto& server = *m_backend;
   errno = 0;
-  int port = m_options.port == 0 ? server.bind_to_any_port(m_options.host)
-                                 : (server.bind_to_port(m_options.host, m_options.port)
-                                        ? m_options.port
-                                        : -1);
+  int port = m_options.port == 0
+                 ? server.bind_to_any_port(m_options.host)
+                 : (server.bind_to_port(m_options.host, m_options.port) ? m_options.port : -1);
   if (port <= 0) {
     int saved = errno;
     std::string why = saved == EADDRINUSE ? "the port is already in use (is another livechat "
@@ -264,13 +263,14 @@ void add_cors_headers(const httplib::Request& request, httplib::Response& respon
   if (response.has_header("Access-Control-Allow-Origin")) {
     return;
   }
-  bool any = std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end();
+  bool any =
+      std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end();
   if (any) {
     response.set_header("Access-Control-Allow-Origin", "*");
   } else {
     auto origin = request.get_header_value("Origin");
-    if (!origin.empty() &&
-        std::find(allowed_origins.begin(), allowed_origins.end(), origin) != allowed_origins.end()) {
+    if (!origin.empty() && std::find(allowed_origins.begin(), allowed_origins.end(), origin) !=
+                               allowed_origins.end()) {
       response.set_header("Access-Control-Allow-Origin", origin);
     }
     response.set_header("Vary", "Origin");

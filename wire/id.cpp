@@ -44,9 +44,8 @@ std::string format_id(std::int64_t micros) {
 std::string format_timestamp(std::int64_t micros) {
   Parts p = split(micros);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-                p.tm.tm_year + 1900, p.tm.tm_mon + 1, p.tm.tm_mday, p.tm.tm_hour, p.tm.tm_min,
-                p.tm.tm_sec, p.micros);
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", p.tm.tm_year + 1900,
+                p.tm.tm_mon + 1, p.tm.tm_mday, p.tm.tm_hour, p.tm.tm_min, p.tm.tm_sec, p.micros);
   return buffer;
 }
 
@@ -82,8 +81,11 @@ std::optional<std::int64_t> parse_id(std::string_view id) {
   tm.tm_hour = *hour;
   tm.tm_min = *minute;
   tm.tm_sec = *second;
-  std::int64_t seconds = timegm(&tm);
-  return seconds * 1'000'000 + *micros;
+  std::int64_t result = static_cast<std::int64_t>(timegm(&tm)) * 1'000'000 + *micros;
+  if (format_id(result) != id) {
+    return std::nullopt;  // a date that does not exist, such as February 30th
+  }
+  return result;
 }
 
 IdGenerator::IdGenerator(Clock clock) : m_clock(std::move(clock)) {}

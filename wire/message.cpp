@@ -22,8 +22,8 @@ Result<json, ApiError> parse_json(std::string_view body, const Limits& limits) {
     return bad(ApiErrorKind::bad_json, "body is not valid UTF-8");
   }
   if (json_depth(body) > limits.max_json_depth) {
-    return bad(ApiErrorKind::bad_json, "JSON nests deeper than " +
-                                           std::to_string(limits.max_json_depth) + " levels");
+    return bad(ApiErrorKind::bad_json,
+               "JSON nests deeper than " + std::to_string(limits.max_json_depth) + " levels");
   }
   json parsed = json::parse(body, nullptr, false);
   if (parsed.is_discarded()) {
@@ -110,8 +110,8 @@ Result<Draft, ApiError> parse_draft(std::string_view body, const Limits& limits)
     return bad(ApiErrorKind::bad_content, "\"content\" must not be empty");
   }
   if (draft.content.size() > limits.max_content_bytes) {
-    return bad(ApiErrorKind::too_large, "\"content\" is longer than " +
-                                            std::to_string(limits.max_content_bytes) + " bytes");
+    return bad(ApiErrorKind::too_large,
+               "\"content\" is longer than " + std::to_string(limits.max_content_bytes) + " bytes");
   }
   auto user = optional_string(object, "user", ApiErrorKind::bad_user);
   if (!user) {
@@ -161,9 +161,9 @@ Result<std::vector<Message>, ApiError> parse_notifications(std::string_view body
 }
 
 std::string stored_json(const Message& m) {
-  nlohmann::ordered_json object = {{"id", m.id},     {"content", m.content},
-                                   {"user", m.user}, {"room", m.room},
-                                   {"timestamp", m.timestamp}, {"status", "sent"}};
+  nlohmann::ordered_json object = {
+      {"id", m.id},     {"content", m.content},     {"user", m.user},
+      {"room", m.room}, {"timestamp", m.timestamp}, {"status", "sent"}};
   return dump(object);
 }
 
@@ -190,8 +190,8 @@ bool is_valid_room(std::string_view room) {
     return false;
   }
   return std::all_of(room.begin(), room.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 

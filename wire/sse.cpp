@@ -32,16 +32,16 @@ std::string encode_event(std::string_view id, std::string_view type, std::string
   if (!type.empty()) {
     out.append("event: ").append(type).push_back('\n');
   }
-  for_each_line(data, [&](std::string_view line) {
-    out.append("data: ").append(line).push_back('\n');
-  });
+  for_each_line(data,
+                [&](std::string_view line) { out.append("data: ").append(line).push_back('\n'); });
   out.push_back('\n');
   return out;
 }
 
 std::string encode_comment(std::string_view text) {
   std::string out;
-  for_each_line(text, [&](std::string_view line) { out.append(": ").append(line).push_back('\n'); });
+  for_each_line(text,
+                [&](std::string_view line) { out.append(": ").append(line).push_back('\n'); });
   out.push_back('\n');
   return out;
 }
@@ -67,7 +67,7 @@ bool Parser::feed(std::string_view chunk, const Handler& on_event) {
     m_started = true;
   }
   std::size_t start = 0;
-  for (std::size_t i = 0; i < chunk.size(); ++i) {
+  for (std::size_t i = 0; i < chunk.size() && !m_overflow; ++i) {
     char c = chunk[i];
     if (c == '\n' && m_after_cr) {
       m_after_cr = false;  // the LF of a CRLF whose CR ended the line already
@@ -88,8 +88,10 @@ bool Parser::feed(std::string_view chunk, const Handler& on_event) {
       start = i + 1;
     }
   }
-  m_line.append(chunk.substr(start));
-  if (m_line.size() > k_max_line_bytes || m_data.size() > k_max_line_bytes) {
+  if (!m_overflow) {
+    m_line.append(chunk.substr(start));
+  }
+  if (m_overflow || m_line.size() > k_max_line_bytes) {
     reset_partial();
     return false;
   }
@@ -97,6 +99,8 @@ bool Parser::feed(std::string_view chunk, const Handler& on_event) {
 }
 
 void Parser::reset_partial() {
+  m_id_buffer = m_last_event_id;
+  m_overflow = false;
   m_line.clear();
   m_data.clear();
   m_type.clear();
@@ -106,7 +110,13 @@ void Parser::reset_partial() {
 }
 
 void Parser::process_line(std::string_view line, const Handler& on_event) {
+  if (line.size() > k_max_line_bytes) {
+    m_overflow = true;
+    return;
+  }
   if (line.empty()) {
+    // The id seen so far becomes the stream's last event id only at an event boundary.
+    m_last_event_id = m_id_buffer;
     if (m_data.empty()) {
       m_type.clear();
       return;
@@ -133,11 +143,12 @@ void Parser::process_line(std::string_view line, const Handler& on_event) {
   }
   if (field == "data") {
     m_data.append(value).push_back('\n');
+    m_overflow = m_data.size() > k_max_line_bytes;
   } else if (field == "event") {
     m_type = value;
   } else if (field == "id") {
     if (value.find('\0') == std::string_view::npos) {
-      m_last_event_id = value;
+      m_id_buffer = value;
     }
   } else if (field == "retry") {
     if (!value.empty() && value.size() < 10 &&

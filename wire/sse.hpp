@@ -36,7 +36,7 @@ class Parser {
   // the line length bound (the parser is then reset).
   bool feed(std::string_view chunk, const Handler& on_event);
 
-  // Returns the id of the last event that carried one (what to send as Last-Event-ID).
+  // Returns the last event id as of the last complete event (what to send as Last-Event-ID).
   const std::string& last_event_id() const { return m_last_event_id; }
 
   // Returns the reconnection delay the server asked for, if it did.
@@ -54,10 +54,12 @@ class Parser {
   std::string m_line;
   std::string m_data;
   std::string m_type;
-  std::string m_last_event_id;
+  std::string m_id_buffer;      // the last id: field seen
+  std::string m_last_event_id;  // that id, once an event boundary passed
   std::optional<long> m_retry_ms;
   std::size_t m_comments = 0;
   bool m_after_cr = false;
+  bool m_overflow = false;
   bool m_started = false;
   std::size_t m_bom_bytes = 0;
 };

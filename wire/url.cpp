@@ -1,5 +1,6 @@
 #include "wire/url.hpp"
 
+#include <cctype>
 #include <charconv>
 
 namespace livechat::wire {
@@ -22,7 +23,9 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
   Endpoint endpoint;
   std::string_view rest = url;
   if (auto sep = rest.find("://"); sep != std::string_view::npos) {
-    endpoint.scheme = std::string(rest.substr(0, sep));
+    for (char c : rest.substr(0, sep)) {
+      endpoint.scheme.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
     rest.remove_prefix(sep + 3);
   } else {
     endpoint.scheme = "http";
@@ -56,6 +59,9 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
   }
   if (endpoint.host.empty()) {
     return fail("the host is missing");
+  }
+  if (authority.back() == ':') {
+    return fail("the port is missing after ':'");
   }
   if (port_text.empty()) {
     endpoint.port = endpoint.scheme == "https" ? 443 : 80;
