@@ -102,11 +102,12 @@ void Writer::stop() {
 
 void Writer::run() {
   const auto heartbeat = m_hub.m_options.heartbeat;
-  const int tick_ms = static_cast<int>(
-      std::clamp<long>(static_cast<long>(heartbeat.count() / 4), 5L, 1000L));
+  const int tick_ms =
+      static_cast<int>(std::clamp<long>(static_cast<long>(heartbeat.count() / 4), 5L, 1000L));
   epoll_event events[64];
+  bool behind = false;  // someone got a capped write and has more waiting
   while (!m_stop.load()) {
-    int n = epoll_wait(m_epoll, events, 64, tick_ms);
+    int n = epoll_wait(m_epoll, events, 64, behind ? 0 : tick_ms);
     for (int i = 0; i < n; ++i) {
       std::uint64_t key = events[i].data.u64;
       if (key == 0) {
@@ -122,8 +123,9 @@ void Writer::run() {
     take_inbox();
     refresh_window();
     auto now = Clock::now();
+    behind = false;
     for (auto& [key, sub] : m_subs) {
-      serve(*sub, now);
+      behind = serve(*sub, now) || behind;
     }
     prune_and_trim();
   }
@@ -167,23 +169,23 @@ void Writer::refresh_window() {
   }
 }
 
-void Writer::serve(Subscriber& sub, Clock::time_point now) {
+bool Writer::serve(Subscriber& sub, Clock::time_point now) {
   std::lock_guard lock(sub.mutex);
   if (sub.closed) {
-    return;
+    return false;
   }
   // Too far behind (also while its socket is full): close it; it resumes with Last-Event-ID.
   const std::uint64_t lag = sub.cursor < m_window_head ? m_window_head - sub.cursor : 0;
   if (sub.cursor < m_window_tail || lag > m_hub.m_options.max_lag_events) {
     close_slow(sub);
-    return;
+    return false;
   }
   if (sub.stalled) {
-    return;
+    return false;  // its writable event brings it back
   }
   if (sub.cursor < m_window_head) {
     deliver(sub);
-    return;
+    return !sub.stalled && !sub.closed && sub.cursor < m_window_head;
   }
   if (now - sub.last_write >= m_hub.m_options.heartbeat) {
     std::string header = sub.framing->header(k_ping.size());
@@ -198,6 +200,7 @@ void Writer::serve(Subscriber& sub, Clock::time_point now) {
       arm(sub);
     }
   }
+  return false;
 }
 
 void Writer::deliver(Subscriber& sub) {

@@ -29,11 +29,11 @@ struct Subscriber {
   std::vector<std::string> rooms;  // empty: every room
 
   std::mutex mutex;
-  bool closed = false;      // no write may touch fd any more
-  bool stalled = false;     // the socket is full; `pending` waits for it to drain
-  bool registered = false;  // fd is in its writer's epoll set
-  std::string pending;      // bytes of a frame the socket did not take yet
-  std::uint64_t cursor = 0; // seq of the next event to deliver
+  bool closed = false;       // no write may touch fd any more
+  bool stalled = false;      // the socket is full; `pending` waits for it to drain
+  bool registered = false;   // fd is in its writer's epoll set
+  std::string pending;       // bytes of a frame the socket did not take yet
+  std::uint64_t cursor = 0;  // seq of the next event to deliver
   Clock::time_point last_write;
   std::atomic<bool> too_slow{false};
 
@@ -68,7 +68,8 @@ class Writer {
   void run();
   void take_inbox();
   void refresh_window();
-  void serve(Subscriber& sub, Clock::time_point now);
+  // Delivers or pings; returns true if it still has events waiting after a capped write.
+  bool serve(Subscriber& sub, Clock::time_point now);
   void deliver(Subscriber& sub);
   void on_writable(std::uint64_t key);
   void arm(Subscriber& sub);

@@ -209,6 +209,21 @@ TEST_CASE("server::Hub") {
     CHECK(reader.ids().size() == k_messages);
   }
 
+  SECTION("a backlog larger than one write drains without waiting for the next publish") {
+    server::HubOptions options;
+    options.max_write_bytes = 1024;  // every write is capped after one message
+    server::Hub hub(options);        // heartbeat 15 s: an idle writer sleeps up to 1 s a pass
+    TestSubscriber sub(hub);
+    std::vector<wire::Message> burst;
+    for (int i = 0; i < 300; ++i) {
+      burst.push_back(message(std::to_string(1000 + i), "general", std::string(1000, 'y')));
+    }
+    hub.publish(burst);
+    // Only a writer that comes straight back for what is left gets all 300 over in time.
+    REQUIRE(sub.read_messages(300, 5s));
+    CHECK(sub.ids().back() == "1299");
+  }
+
   SECTION("an idle stream gets heartbeat comments") {
     server::HubOptions options;
     options.heartbeat = 20ms;
