@@ -10,8 +10,9 @@ namespace livechat::cli {
 
 int livechat_main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
-  CLI::App app{"livechat: a real-time chat backend (message + notification services) and its "
-               "tools, in one binary."};
+  CLI::App app{
+      "livechat: a real-time chat backend (message + notification services) and its "
+      "tools, in one binary."};
   app.name("livechat");
   app.require_subcommand(1);
   app.set_version_flag("--version", "livechat 0.1.0");
@@ -21,8 +22,8 @@ int livechat_main(int argc, char** argv) {
 
   // Every subcommand, in the order --help lists them.
   std::vector<Command> commands = {
-      setup_serve(app),  setup_serve_message(app), setup_serve_notify(app),
-      setup_send(app),   setup_listen(app),
+      setup_serve(app), setup_serve_message(app), setup_serve_notify(app),
+      setup_send(app),  setup_listen(app),
   };
 
   try {

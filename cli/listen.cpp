@@ -91,8 +91,7 @@ int run_listen(const ListenOptions& o) {
     } else {
       auto message = wire::parse_message_json(event.data);
       if (!message) {
-        std::cerr << "skipping an event that is not a message: " << message.error().message
-                  << "\n";
+        std::cerr << "skipping an event that is not a message: " << message.error().message << "\n";
         return true;
       }
       std::cout << human_line(*message) << "\n" << std::flush;
@@ -119,8 +118,8 @@ int run_listen(const ListenOptions& o) {
 
 Command setup_listen(CLI::App& parent) {
   auto options = std::make_shared<ListenOptions>();
-  auto* app = parent.add_subcommand(
-      "listen", "Print messages as they arrive (NDJSON when --json or piped)");
+  auto* app = parent.add_subcommand("listen",
+                                    "Print messages as they arrive (NDJSON when --json or piped)");
   app->add_option("--url", options->url, "Notification service URL")
       ->envname("NOTIFICATION_SERVICE_URL")
       ->capture_default_str();

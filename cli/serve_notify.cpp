@@ -1,6 +1,6 @@
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <memory>
-#include <spdlog/spdlog.h>
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"

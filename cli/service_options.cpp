@@ -2,10 +2,10 @@
 
 #include <sys/resource.h>
 
-#include <CLI/CLI.hpp>
-#include <cmath>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <cmath>
 
 #include "cli/command.hpp"
 
@@ -117,9 +117,10 @@ void raise_open_files_limit(std::size_t wanted) {
     }
   }
   if (limit.rlim_cur < wanted) {
-    spdlog::warn("open files limit is {}, fewer than the {} this configuration may need; "
-                 "raise the hard limit (ulimit -Hn) or lower --max-clients",
-                 limit.rlim_cur, wanted);
+    spdlog::warn(
+        "open files limit is {}, fewer than the {} this configuration may need; "
+        "raise the hard limit (ulimit -Hn) or lower --max-clients",
+        limit.rlim_cur, wanted);
   }
 }
 

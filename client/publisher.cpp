@@ -25,9 +25,8 @@ wire::Result<wire::Message> Publisher::send(const std::string& content, const st
   std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto result = m_client->Post(m_endpoint.base_path + "/messages", text, "application/json");
   if (!result) {
-    return wire::Error{"unreachable", "cannot reach the message service at " +
-                                          m_endpoint.origin() + " (" +
-                                          wire::describe(result.error()) +
+    return wire::Error{"unreachable", "cannot reach the message service at " + m_endpoint.origin() +
+                                          " (" + wire::describe(result.error()) +
                                           "): is livechat serve-message running?"};
   }
   if (result->status != 201) {

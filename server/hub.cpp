@@ -50,8 +50,9 @@ std::unique_ptr<Subscription> Hub::subscribe(int fd, std::shared_ptr<const Frami
   sub->cursor = m_log.head();
   sub->last_write = detail::Clock::now();
   ++m_subscribers;
-  auto writer = std::min_element(m_writers.begin(), m_writers.end(),
-                                 [](const auto& a, const auto& b) { return a->load() < b->load(); });
+  auto writer =
+      std::min_element(m_writers.begin(), m_writers.end(),
+                       [](const auto& a, const auto& b) { return a->load() < b->load(); });
   (*writer)->adopt(sub);
   return std::unique_ptr<Subscription>(new Subscription(*this, std::move(sub)));
 }

@@ -43,7 +43,8 @@ wire::Result<HistoryQuery, wire::ApiError> parse_history(const httplib::Request&
     }
     query.limit = limit;
   }
-  for (auto [name, field] : {std::pair{"after", &query.after}, std::pair{"before", &query.before}}) {
+  for (auto [name, field] :
+       {std::pair{"after", &query.after}, std::pair{"before", &query.before}}) {
     if (req.has_param(name)) {
       auto value = req.get_param_value(name);
       if (value.empty() || value.size() > 64) {
@@ -91,20 +92,21 @@ void MessageService::install(wire::HttpServer& http) {
   auto& routes = http.routes();
 
   // POST /messages {"content":"hi","user":"ann","room":"general"}
-  //   -> 201 {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
-  http.post("/messages", [this](const httplib::Request&, httplib::Response& res,
-                                const std::string& body) {
-    auto draft = wire::parse_draft(body, m_options.limits);
-    if (!draft) {
-      ++m_rejected;
-      spdlog::debug("POST /messages rejected: {}", draft.error().message);
-      wire::send_error(res, draft.error());
-      return;
-    }
-    auto message = accept(*draft);
-    ++m_accepted;
-    wire::send_json(res, 201, wire::stored_json(message));
-  });
+  //   -> 201
+  //   {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
+  http.post("/messages",
+            [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
+              auto draft = wire::parse_draft(body, m_options.limits);
+              if (!draft) {
+                ++m_rejected;
+                spdlog::debug("POST /messages rejected: {}", draft.error().message);
+                wire::send_error(res, draft.error());
+                return;
+              }
+              auto message = accept(*draft);
+              ++m_accepted;
+              wire::send_json(res, 201, wire::stored_json(message));
+            });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
@@ -127,12 +129,13 @@ void MessageService::install(wire::HttpServer& http) {
   // GET /health -> {"status":"ok","service":"message",...}
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     auto notify = m_notifier.health();
-    nlohmann::json body = {{"status", "ok"},
-                           {"service", "message"},
-                           {"accepted", m_accepted.load()},
-                           {"rejected", m_rejected.load()},
-                           {"stored", m_store.size()},
-                           {"notify", {{"reachable", notify.reachable}, {"backlog", notify.backlog}}}};
+    nlohmann::json body = {
+        {"status", "ok"},
+        {"service", "message"},
+        {"accepted", m_accepted.load()},
+        {"rejected", m_rejected.load()},
+        {"stored", m_store.size()},
+        {"notify", {{"reachable", notify.reachable}, {"backlog", notify.backlog}}}};
     wire::send_json(res, 200, body.dump());
   });
 

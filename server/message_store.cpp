@@ -21,8 +21,9 @@ std::vector<wire::Message> MemoryStore::query(const HistoryQuery& q) const {
   std::vector<wire::Message> out;
   if (q.after) {
     // Oldest first from the cursor on.
-    auto it = std::upper_bound(m_messages.begin(), m_messages.end(), *q.after,
-                               [](const std::string& id, const wire::Message& m) { return id < m.id; });
+    auto it =
+        std::upper_bound(m_messages.begin(), m_messages.end(), *q.after,
+                         [](const std::string& id, const wire::Message& m) { return id < m.id; });
     for (; it != m_messages.end() && out.size() < q.limit; ++it) {
       if (matches(*it)) {
         out.push_back(*it);

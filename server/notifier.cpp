@@ -92,9 +92,10 @@ void HttpNotifier::run() {
       continue;
     }
     if (m_reachable) {
-      spdlog::warn("cannot reach the notification service at {} ({}); keeping {} messages "
-                   "and retrying",
-                   m_endpoint.origin(), failure, m_queue.size());
+      spdlog::warn(
+          "cannot reach the notification service at {} ({}); keeping {} messages "
+          "and retrying",
+          m_endpoint.origin(), failure, m_queue.size());
     }
     m_reachable = false;
     if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {

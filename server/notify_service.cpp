@@ -87,9 +87,8 @@ void NotifyService::install(wire::HttpServer& http) {
     res.set_header("X-Accel-Buffering", "no");
     // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
     res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, opening, rooms = std::move(*rooms), client_id](std::size_t,
-                                                               httplib::DataSink& sink) {
+        "text/event-stream", [this, opening, rooms = std::move(*rooms), client_id](
+                                 std::size_t, httplib::DataSink& sink) {
           if (!sink.write(opening.data(), opening.size())) {
             return false;
           }
@@ -107,21 +106,21 @@ void NotifyService::install(wire::HttpServer& http) {
   });
 
   // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
-  http.post("/notify", [this](const httplib::Request&, httplib::Response& res,
-                              const std::string& body) {
-    auto messages = wire::parse_notifications(body, m_options.limits);
-    if (!messages) {
-      spdlog::debug("POST /notify rejected: {}", messages.error().message);
-      wire::send_error(res, messages.error());
-      return;
-    }
-    std::size_t added = m_hub.publish(*messages);
-    nlohmann::json reply = {{"status", "ok"},
-                            {"received", messages->size()},
-                            {"duplicates", messages->size() - added},
-                            {"clients", m_hub.subscribers()}};
-    wire::send_json(res, 200, reply.dump());
-  });
+  http.post("/notify",
+            [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
+              auto messages = wire::parse_notifications(body, m_options.limits);
+              if (!messages) {
+                spdlog::debug("POST /notify rejected: {}", messages.error().message);
+                wire::send_error(res, messages.error());
+                return;
+              }
+              std::size_t added = m_hub.publish(*messages);
+              nlohmann::json reply = {{"status", "ok"},
+                                      {"received", messages->size()},
+                                      {"duplicates", messages->size() - added},
+                                      {"clients", m_hub.subscribers()}};
+              wire::send_json(res, 200, reply.dump());
+            });
 
   // GET /health -> {"status":"ok","service":"notify","clients":N,...}
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {

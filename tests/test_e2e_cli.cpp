@@ -33,11 +33,13 @@ TEST_CASE("livechat send and listen", "[e2e]") {
 
   SECTION("send prints the id; listen prints each message as one JSON line when piped") {
     Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url, "--count", "2"});
-    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    REQUIRE(listener.wait_until(
+        [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     auto first = run_livechat({"send", "--url", message_url, "--user", "ann", "hi"});
     CHECK(first.code == 0);
     CHECK(std::regex_match(first.out, std::regex(R"(\d{14}\.\d{6}\n)")));
-    auto second = run_livechat({"send", "--room", "ops", "line two"}, {{"MESSAGE_SERVICE_URL", message_url}});
+    auto second =
+        run_livechat({"send", "--room", "ops", "line two"}, {{"MESSAGE_SERVICE_URL", message_url}});
     CHECK(second.code == 0);
     auto code = listener.wait_exit(10s);
     REQUIRE(code);
@@ -55,7 +57,8 @@ TEST_CASE("livechat send and listen", "[e2e]") {
 
   SECTION("send with no text posts one message per line of stdin") {
     Child listener({LIVECHAT_BINARY, "listen", "--json", "--count", "3", "--url", notify_url});
-    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    REQUIRE(listener.wait_until(
+        [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     auto sent = run_livechat({"send", "--url", message_url}, {}, "one\n\ntwo\r\nthree\n");
     CHECK(sent.code == 0);
     CHECK(lines_of(sent.out).size() == 3);
@@ -66,8 +69,10 @@ TEST_CASE("livechat send and listen", "[e2e]") {
   }
 
   SECTION("listen --room follows only those rooms") {
-    Child listener({LIVECHAT_BINARY, "listen", "--room", "ops", "--count", "1", "--url", notify_url});
-    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    Child listener(
+        {LIVECHAT_BINARY, "listen", "--room", "ops", "--count", "1", "--url", notify_url});
+    REQUIRE(listener.wait_until(
+        [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     run_livechat({"send", "--url", message_url, "--room", "general", "not this"});
     run_livechat({"send", "--url", message_url, "--room", "ops", "this"});
     REQUIRE(listener.wait_exit(10s) == 0);
@@ -85,14 +90,16 @@ TEST_CASE("livechat send and listen", "[e2e]") {
 
   SECTION("listen exits 0 on SIGINT") {
     Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url});
-    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    REQUIRE(listener.wait_until(
+        [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     listener.signal(SIGINT);
     CHECK(listener.wait_exit(5s) == 0);
   }
 
   SECTION("listen says so and exits non-zero when the stream ends") {
     Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url});
-    REQUIRE(listener.wait_until([](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    REQUIRE(listener.wait_until(
+        [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     REQUIRE(server.stop() == 0);
     auto code = listener.wait_exit(10s);
     REQUIRE(code);

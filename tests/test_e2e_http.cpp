@@ -83,26 +83,24 @@ TEST_CASE("message service over HTTP", "[e2e]") {
     check_json_error(post(port, "/messages", R"({"content":42})"), 400, "bad_content");
     check_json_error(post(port, "/messages", R"({"content":["a"]})"), 400, "bad_content");
     check_json_error(post(port, "/messages", R"({"content":"hi","user":7})"), 400, "bad_user");
-    check_json_error(post(port, "/messages", R"({"content":"hi","user":")" +
-                                                 std::string(129, 'u') + "\"}"),
-                     400, "bad_user");
+    check_json_error(
+        post(port, "/messages", R"({"content":"hi","user":")" + std::string(129, 'u') + "\"}"), 400,
+        "bad_user");
     check_json_error(post(port, "/messages", R"([{"content":"hi"}])"), 400, "bad_request");
     check_json_error(post(port, "/messages", R"("hi")"), 400, "bad_request");
-    check_json_error(post(port, "/messages", std::string(2 * 1024 * 1024, ' ')), 413,
-                     "too_large");
+    check_json_error(post(port, "/messages", std::string(2 * 1024 * 1024, ' ')), 413, "too_large");
     check_json_error(post(port, "/messages", json{{"content", std::string(70'000, 'a')}}.dump()),
                      413, "too_large");
-    check_json_error(post(port, "/messages",
-                          std::string(100'000, '[') + std::string(100'000, ']')),
+    check_json_error(post(port, "/messages", std::string(100'000, '[') + std::string(100'000, ']')),
                      400, "bad_json");
     check_json_error(post(port, "/messages", "{\"content\":\"bad \xC3\x28 utf8\"}"), 400,
                      "bad_json");
     check_json_error(post(port, "/messages", R"({"content":"hi","room":"no spaces"})"), 400,
                      "bad_room");
     check_json_error(post(port, "/messages", R"({"content":"hi","room":""})"), 400, "bad_room");
-    check_json_error(post(port, "/messages", R"({"content":"hi","room":")" +
-                                                 std::string(65, 'r') + "\"}"),
-                     400, "bad_room");
+    check_json_error(
+        post(port, "/messages", R"({"content":"hi","room":")" + std::string(65, 'r') + "\"}"), 400,
+        "bad_room");
     httplib::Client client("127.0.0.1", port);
     check_json_error(client.Get("/nowhere"), 404, "not_found");
     check_json_error(client.Get("/messages?limit=0"), 400, "bad_request");
@@ -155,8 +153,8 @@ TEST_CASE("message service over HTTP", "[e2e]") {
     std::vector<std::string> ids;
     for (int i = 0; i < 5; ++i) {
       std::string room = i % 2 == 0 ? "even" : "odd";
-      ids.push_back(body_of(post(port, "/messages", json{{"content", std::to_string(i)},
-                                                          {"room", room}}.dump()))["id"]);
+      ids.push_back(body_of(post(
+          port, "/messages", json{{"content", std::to_string(i)}, {"room", room}}.dump()))["id"]);
     }
     httplib::Client client("127.0.0.1", port);
     auto all = body_of(client.Get("/messages?limit=3"));
@@ -221,7 +219,8 @@ TEST_CASE("notification service over HTTP", "[e2e]") {
     auto one = post(notify, "/notify", R"({"id":"n1","content":"one","type":"message"})");
     REQUIRE(one);
     CHECK(one->status == 200);
-    auto many = post(notify, "/notify", R"([{"id":"n2","content":"two"},{"id":"n3","content":"three"}])");
+    auto many =
+        post(notify, "/notify", R"([{"id":"n2","content":"two"},{"id":"n3","content":"three"}])");
     CHECK(many->status == 200);
     REQUIRE(client.wait_messages(3));
     auto got = client.messages();

@@ -26,7 +26,8 @@ std::string post_message(int port, const std::string& content) {
 TEST_CASE("split services", "[e2e]") {
   SECTION("serve-message hands messages to serve-notify over HTTP, in order") {
     LivechatServer notify({"serve-notify", "--port", "0"});
-    LivechatServer message({"serve-message", "--port", "0", "--notify-url", notify.url("notification")});
+    LivechatServer message(
+        {"serve-message", "--port", "0", "--notify-url", notify.url("notification")});
     SseClient client(notify.port("notification"), "/events");
     REQUIRE(client.wait_connected());
     std::vector<std::string> ids;
@@ -62,9 +63,8 @@ TEST_CASE("split services", "[e2e]") {
     // sends now, arrives in acceptance order with nothing twice.
     ids.push_back(post_message(message.port("message"), "after"));
     REQUIRE(client.wait_messages(1));
-    CHECK(eventually([&] {
-      return json::parse(health.Get("/health")->body)["notify"]["backlog"] == 0;
-    }));
+    CHECK(eventually(
+        [&] { return json::parse(health.Get("/health")->body)["notify"]["backlog"] == 0; }));
     auto got = client.messages();
     REQUIRE(!got.empty());
     CHECK(got.back().id == ids.back());
@@ -90,8 +90,8 @@ TEST_CASE("service start-up and stop", "[e2e]") {
 
   SECTION("a port in use is one clear error line and a non-zero exit") {
     LivechatServer first({"serve-notify", "--port", "0"});
-    auto second = run_livechat(
-        {"serve-notify", "--host", "127.0.0.1", "--port", std::to_string(first.port("notification"))});
+    auto second = run_livechat({"serve-notify", "--host", "127.0.0.1", "--port",
+                                std::to_string(first.port("notification"))});
     CHECK(second.code != 0);
     CHECK(second.err.find("livechat: error: notification service: cannot listen on") !=
           std::string::npos);

@@ -55,14 +55,16 @@ void SseClient::close() {
 
 bool SseClient::wait_connected(std::chrono::milliseconds timeout) {
   std::unique_lock lock(m_mutex);
-  return m_changed.wait_for(lock, timeout, [&] {
-    for (const auto& e : m_events) {
-      if (e.type == "connected") {
-        return true;
-      }
-    }
-    return m_ended;
-  }) && !m_events.empty() && m_events.front().type == "connected";
+  return m_changed.wait_for(lock, timeout,
+                            [&] {
+                              for (const auto& e : m_events) {
+                                if (e.type == "connected") {
+                                  return true;
+                                }
+                              }
+                              return m_ended;
+                            }) &&
+         !m_events.empty() && m_events.front().type == "connected";
 }
 
 bool SseClient::wait_messages(std::size_t count, std::chrono::milliseconds timeout) {
