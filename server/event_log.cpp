@@ -20,7 +20,7 @@ std::size_t EventLog::append(const std::vector<wire::Message>& messages) {
   std::lock_guard lock(m_mutex);
   std::size_t added = 0;
   for (std::size_t i = 0; i < messages.size(); ++i) {
-    if (!m_ids.insert(messages[i].id).second) {
+    if (!m_seq_of.emplace(messages[i].id, m_head).second) {
       continue;  // a redelivery: the hub already has it
     }
     m_bytes += frames[i]->size();
@@ -35,9 +35,19 @@ void EventLog::trim_locked() {
   while (!m_entries.empty() &&
          (m_entries.size() > m_limits.max_events || m_bytes > m_limits.max_bytes)) {
     m_bytes -= m_entries.front().frame->size();
-    m_ids.erase(m_entries.front().id);
+    m_seq_of.erase(m_entries.front().id);
     m_entries.pop_front();
   }
+}
+
+ResumePoint EventLog::locate(std::string_view last_event_id) const {
+  std::lock_guard lock(m_mutex);
+  if (auto it = m_seq_of.find(std::string(last_event_id)); it != m_seq_of.end()) {
+    return {ResumePoint::Kind::found, it->second + 1};
+  }
+  // Ids sort by time, so one older than the oldest held was trimmed away.
+  bool older = !m_entries.empty() && last_event_id < std::string_view(m_entries.front().id);
+  return {older ? ResumePoint::Kind::expired : ResumePoint::Kind::unknown, m_head};
 }
 
 std::uint64_t EventLog::head() const {

@@ -6,7 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "wire/message.hpp"
@@ -28,6 +29,16 @@ struct EventLogLimits {
   std::size_t max_bytes = 64 * 1024 * 1024;
 };
 
+// Where a resuming stream starts in the log.
+struct ResumePoint {
+  enum class Kind {
+    found,    // the id is held: replay from the event after it
+    expired,  // the id is older than anything held: some events are gone
+    unknown,  // the id is not held (and not older than what is): cannot tell what was missed
+  } kind = Kind::unknown;
+  std::uint64_t from = 0;  // the seq to deliver from (head() unless found)
+};
+
 // The one ordered, shared log of recent events that fan-out (and resume) read from.
 class EventLog {
  public:
@@ -35,6 +46,9 @@ class EventLog {
 
   // Appends the messages not already in the log, in order; returns how many were new.
   std::size_t append(const std::vector<wire::Message>& messages);
+
+  // Finds where a client that last saw `last_event_id` resumes.
+  ResumePoint locate(std::string_view last_event_id) const;
 
   // Returns the seq the next appended event will get (one past the newest).
   std::uint64_t head() const;
@@ -55,7 +69,7 @@ class EventLog {
   EventLogLimits m_limits;
   mutable std::mutex m_mutex;
   std::deque<LogEntry> m_entries;
-  std::unordered_set<std::string> m_ids;
+  std::unordered_map<std::string, std::uint64_t> m_seq_of;  // id -> seq, for what is held
   std::uint64_t m_head = 1;
   std::size_t m_bytes = 0;
 };

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,10 +102,12 @@ class Hub {
   // how many were new. Never waits on a subscriber.
   std::size_t publish(const std::vector<wire::Message>& messages);
 
-  // Subscribes a connected socket to the events of `rooms` (empty: every room) from now on.
-  // The socket stays owned by the caller, who must keep it open until the subscription ends.
+  // Subscribes a connected socket to the events of `rooms` (empty: every room) from log seq
+  // `from` (a ResumePoint's, for a resume) or, without it, from now on. The socket stays owned
+  // by the caller, who must keep it open until the subscription ends.
   std::unique_ptr<Subscription> subscribe(int fd, std::shared_ptr<const Framing> framing,
-                                          std::vector<std::string> rooms);
+                                          std::vector<std::string> rooms,
+                                          std::optional<std::uint64_t> from = std::nullopt);
 
   // Returns how many subscriptions are open.
   std::size_t subscribers() const { return m_subscribers.load(); }

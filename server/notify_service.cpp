@@ -34,6 +34,15 @@ std::string random_client_id() {
   return buffer;
 }
 
+// Encodes the event that tells a resuming client its gap must come from the history.
+std::string reset_event(const ResumePoint& point, const std::string& last_event_id) {
+  const char* reason = point.kind == ResumePoint::Kind::expired
+                           ? "expired: older than the events this service still holds"
+                           : "unknown: this service does not hold that id (it may have restarted)";
+  nlohmann::json data = {{"reason", reason}, {"last_id", last_event_id}};
+  return wire::sse::encode_event("", "reset", data.dump());
+}
+
 const char* describe(EndReason reason) {
   switch (reason) {
     case EndReason::client_gone:
@@ -80,6 +89,16 @@ void NotifyService::install(wire::HttpServer& http) {
                                  std::to_string(m_options.max_clients) + " streams"});
       return;
     }
+    // Resume: the header a browser's EventSource sends, or the query for those that cannot.
+    std::string last_event_id = req.get_header_value("Last-Event-ID");
+    if (last_event_id.empty()) {
+      last_event_id = req.get_param_value("last_event_id");
+    }
+    if (last_event_id.size() > k_max_client_id || !wire::is_valid_utf8(last_event_id)) {
+      wire::send_error(res, {wire::ApiErrorKind::bad_id,
+                             "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
+      return;
+    }
     std::string opening =
         wire::sse::encode_retry(static_cast<long>(m_options.retry.count())) +
         wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump());
@@ -87,9 +106,23 @@ void NotifyService::install(wire::HttpServer& http) {
     res.set_header("X-Accel-Buffering", "no");
     // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
     res.set_chunked_content_provider(
-        "text/event-stream", [this, opening, rooms = std::move(*rooms), client_id](
+        "text/event-stream", [this, opening, rooms = std::move(*rooms), client_id, last_event_id](
                                  std::size_t, httplib::DataSink& sink) {
-          if (!sink.write(opening.data(), opening.size())) {
+          std::optional<std::uint64_t> from;
+          std::string preamble = opening;
+          if (!last_event_id.empty()) {
+            // Where to start is settled before subscribing; what is appended meanwhile comes
+            // after it, so the replay and the live stream meet with no gap and no repeat.
+            auto point = m_hub.log().locate(last_event_id);
+            from = point.from;
+            if (point.kind == ResumePoint::Kind::found) {
+              ++m_resumes;
+            } else {
+              ++m_resets;
+              preamble += reset_event(point, last_event_id);
+            }
+          }
+          if (!sink.write(preamble.data(), preamble.size())) {
             return false;
           }
           int fd = wire::HttpServer::current_socket();
@@ -97,7 +130,7 @@ void NotifyService::install(wire::HttpServer& http) {
             return false;
           }
           // This thread parks here for the life of the stream; the hub's writers deliver.
-          auto subscription = m_hub.subscribe(fd, framing, rooms);
+          auto subscription = m_hub.subscribe(fd, framing, rooms, from);
           spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
           EndReason reason = subscription->wait();
           spdlog::debug("stream {} ended: {}", client_id, describe(reason));
@@ -131,6 +164,8 @@ void NotifyService::install(wire::HttpServer& http) {
                            {"published", stats.published},
                            {"deliveries", stats.deliveries},
                            {"closed_slow", stats.closed_slow},
+                           {"resumes", m_resumes.load()},
+                           {"resets", m_resets.load()},
                            {"log_events", m_hub.log().size()}};
     wire::send_json(res, 200, body.dump());
   });

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "server/hub.hpp"
 #include "wire/message.hpp"
@@ -21,7 +23,8 @@ struct NotifyServiceOptions {
   std::size_t max_clients = 15'000;
 };
 
-// The real-time side: SSE streams from a hub, /notify to publish into it, health.
+// The real-time side: SSE streams from a hub (resumed with Last-Event-ID), /notify to publish
+// into it, health.
 class NotifyService {
  public:
   NotifyService(Hub& hub, NotifyServiceOptions options);
@@ -32,6 +35,8 @@ class NotifyService {
  private:
   Hub& m_hub;
   NotifyServiceOptions m_options;
+  std::atomic<std::uint64_t> m_resumes{0};
+  std::atomic<std::uint64_t> m_resets{0};
 };
 
 }  // namespace livechat::server

@@ -1,0 +1,59 @@
+#include "client/history.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "wire/http_client.hpp"
+
+namespace livechat::client {
+namespace {
+
+constexpr std::size_t k_page = 1000;  // the most one history request returns
+
+}  // namespace
+
+wire::Result<std::vector<wire::Message>> fetch_after(const wire::Endpoint& message_service,
+                                                     const std::string& after_id,
+                                                     const std::vector<std::string>& rooms) {
+  auto client = wire::make_client(message_service);
+  std::vector<wire::Message> out;
+  std::string cursor = after_id;
+  // One room can be asked for; several are fetched together and filtered here.
+  std::string room_query = rooms.size() == 1 ? "&room=" + wire::url_encode(rooms.front()) : "";
+  for (;;) {
+    std::string path = message_service.base_path + "/messages?limit=" + std::to_string(k_page) +
+                       "&after=" + wire::url_encode(cursor) + room_query;
+    auto result = client->Get(path);
+    if (!result) {
+      return wire::Error{"unreachable", "cannot reach the message service at " +
+                                            message_service.origin() + " (" +
+                                            wire::describe(result.error()) + ")"};
+    }
+    if (result->status != 200) {
+      return wire::Error{"history_failed", "the message service answered HTTP " +
+                                               std::to_string(result->status) + " for history"};
+    }
+    auto page = nlohmann::json::parse(result->body, nullptr, false);
+    if (!page.is_array()) {
+      return wire::Error{"bad_reply", "the message service's history is not a JSON array"};
+    }
+    for (const auto& item : page) {
+      auto message = wire::parse_message_json(item.dump());
+      if (!message) {
+        return wire::Error{"bad_reply",
+                           "a history entry is not a message: " + message.error().message};
+      }
+      cursor = message->id;
+      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), message->room) != rooms.end()) {
+        out.push_back(std::move(*message));
+      }
+    }
+    if (page.size() < k_page) {
+      return out;
+    }
+  }
+}
+
+}  // namespace livechat::client
