@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -11,7 +12,8 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "client/event_stream.hpp"
+#include "client/history.hpp"
+#include "client/subscriber.hpp"
 #include "wire/id.hpp"
 #include "wire/message.hpp"
 
@@ -20,9 +22,13 @@ namespace {
 
 struct ListenOptions {
   std::string url = k_default_notify_url;
+  std::string message_url = k_default_message_url;
   std::string rooms;
+  std::string since;
   std::size_t count = 0;
   bool json = false;
+  std::optional<unsigned> max_retries;
+  double idle_timeout_seconds = 45.0;
 };
 
 // Makes message text safe for a terminal: control characters (escape sequences) are shown as
@@ -57,60 +63,89 @@ std::string human_line(const wire::Message& m) {
   return clock + " [" + printable(m.room) + "] " + printable(m.user) + ": " + printable(m.content);
 }
 
+std::string seconds_text(std::chrono::milliseconds delay) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f s", static_cast<double>(delay.count()) / 1000.0);
+  return buffer;
+}
+
 int run_listen(const ListenOptions& o) {
   auto endpoint = require_endpoint(o.url, "--url");
-  client::StreamRequest request;
+  auto message_endpoint = require_endpoint(o.message_url, "--message-url");
+  client::SubscriberOptions options;
   if (!o.rooms.empty()) {
     auto rooms = wire::parse_room_list(o.rooms);
     if (!rooms) {
       throw UserError("--room: " + rooms.error().message);
     }
-    request.rooms = *rooms;
+    options.request.rooms = *rooms;
   }
+  options.request.last_event_id = o.since;
+  options.request.idle_timeout =
+      std::chrono::milliseconds(static_cast<long>(o.idle_timeout_seconds * 1000));
+  options.max_retries = o.max_retries;
   const bool json = o.json || !isatty(STDOUT_FILENO);
-  StopSignals signals;
-  client::EventStream stream(endpoint);
-  std::thread stopper([&] {
-    signals.wait();
-    stream.stop();
-  });
-  stopper.detach();
 
-  std::cerr << "connecting to " << endpoint.origin() << "...\n";
+  StopSignals signals;
+  client::Subscriber subscriber(endpoint, options);
+  std::thread([&] {
+    signals.wait();
+    subscriber.stop();
+  }).detach();
+
   std::size_t printed = 0;
-  auto end = stream.run(request, [&](const wire::sse::Event& event) {
-    if (event.type == "connected") {
-      std::cerr << "connected\n";
-      return true;
-    }
-    if (event.type != "message") {
-      return true;
-    }
+  client::Subscriber::Handlers handlers;
+  handlers.on_message = [&](const wire::Message& message, const std::string& data) {
     if (json) {
-      std::cout << event.data << "\n" << std::flush;
+      std::cout << data << "\n" << std::flush;
     } else {
-      auto message = wire::parse_message_json(event.data);
-      if (!message) {
-        std::cerr << "skipping an event that is not a message: " << message.error().message << "\n";
-        return true;
-      }
-      std::cout << human_line(*message) << "\n" << std::flush;
+      std::cout << human_line(message) << "\n" << std::flush;
     }
     ++printed;
     return o.count == 0 || printed < o.count;
-  });
+  };
+  handlers.on_reset = [&](const std::string& last_id, const std::string& reason) {
+    std::cerr << "the notification service cannot replay what came after " << last_id << " ("
+              << reason << "); fetching it from " << message_endpoint.origin() << "\n";
+    auto missed = client::fetch_after(message_endpoint, last_id, options.request.rooms);
+    if (!missed) {
+      std::cerr << "warning: messages after " << last_id
+                << " may have been missed: " << missed.error().message << "\n";
+      return;
+    }
+    for (const auto& message : *missed) {
+      subscriber.deliver(message);
+    }
+  };
+  handlers.on_status = [&](const client::SubscriberStatus& status) {
+    using Kind = client::SubscriberStatus::Kind;
+    if (status.kind == Kind::connecting) {
+      std::cerr << "connecting to " << endpoint.origin() << "...\n";
+    } else if (status.kind == Kind::connected) {
+      std::cerr << "connected\n";
+    } else {
+      std::cerr << "reconnecting in " << seconds_text(status.delay) << " (" << status.reason
+                << ")\n";
+    }
+  };
+
+  auto end = subscriber.run(handlers);
   using Kind = client::StreamEnd::Kind;
+  if (end.kind == Kind::stopped || (o.count != 0 && printed >= o.count)) {
+    return 0;
+  }
+  std::string retried = o.max_retries && *o.max_retries > 0
+                            ? " (gave up after " + std::to_string(*o.max_retries) + " retries)"
+                            : "";
   switch (end.kind) {
-    case Kind::stopped:
-      return 0;
     case Kind::refused:
       throw UserError("cannot reach the notification service at " + endpoint.origin() + " (" +
-                      end.detail + "): is livechat serve-notify running?");
+                      end.detail + "): is livechat serve-notify running?" + retried);
     case Kind::rejected:
       throw UserError("the notification service refused the stream (HTTP " +
-                      std::to_string(end.status) + "): " + end.detail);
+                      std::to_string(end.status) + "): " + end.detail + retried);
     default:
-      throw UserError("the stream from " + endpoint.origin() + " ended: " + end.detail);
+      throw UserError("the stream from " + endpoint.origin() + " ended: " + end.detail + retried);
   }
 }
 
@@ -123,11 +158,22 @@ Command setup_listen(CLI::App& parent) {
   app->add_option("--url", options->url, "Notification service URL")
       ->envname("NOTIFICATION_SERVICE_URL")
       ->capture_default_str();
+  app->add_option("--message-url", options->message_url,
+                  "Message service URL, for history when the stream cannot replay a gap")
+      ->envname("MESSAGE_SERVICE_URL")
+      ->capture_default_str();
   app->add_option("--room", options->rooms, "Rooms to follow, comma-separated (default: all)")
       ->envname("LIVECHAT_ROOM");
+  app->add_option("--since", options->since, "Start after this message id (replays what followed)");
   app->add_option("--count", options->count, "Exit after this many messages (0: never)")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print each message as one JSON object per line");
+  app->add_option("--max-retries", options->max_retries,
+                  "Reconnect attempts in a row before giving up (default: forever)");
+  app->add_option("--idle-timeout", options->idle_timeout_seconds,
+                  "Seconds of silence (three heartbeats) after which the stream counts as dead")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
   return {app, [options] { return run_listen(*options); }};
 }
 

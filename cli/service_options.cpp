@@ -53,6 +53,16 @@ void add_notify_options(CLI::App& app, NotifyOptions& o) {
       ->envname("LIVECHAT_RETRY_MS")
       ->check(CLI::Range(0L, 3'600'000L))
       ->capture_default_str();
+  app.add_option("--log-events", o.log_events,
+                 "Recent events kept so a client can resume with Last-Event-ID")
+      ->envname("LIVECHAT_LOG_EVENTS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  app.add_option("--max-lag", o.max_lag,
+                 "Events a stream may fall behind before it is closed (it then resumes)")
+      ->envname("LIVECHAT_MAX_LAG")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
   app.add_option("--max-clients", o.max_clients, "Most SSE streams at once; beyond it, 503")
       ->envname("LIVECHAT_MAX_CLIENTS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
@@ -79,6 +89,8 @@ server::HubOptions hub_options(const NotifyOptions& o) {
   server::HubOptions options;
   options.heartbeat =
       std::chrono::milliseconds(static_cast<long>(std::lround(o.heartbeat_seconds * 1000)));
+  options.log.max_events = o.log_events;
+  options.max_lag_events = o.max_lag;
   return options;
 }
 

@@ -43,6 +43,8 @@ struct NotifyOptions {
   double heartbeat_seconds = 15.0;
   long retry_ms = 2000;
   std::size_t max_clients = 15'000;
+  std::size_t log_events = server::EventLogLimits{}.max_events;
+  std::size_t max_lag = server::HubOptions{}.max_lag_events;
 };
 
 void add_common_options(CLI::App& app, CommonOptions& options);
