@@ -96,8 +96,8 @@ TEST_CASE("livechat send and listen", "[e2e]") {
     CHECK(listener.wait_exit(5s) == 0);
   }
 
-  SECTION("listen says so and exits non-zero when the stream ends") {
-    Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url});
+  SECTION("listen with --max-retries 0 says so and exits non-zero when the stream ends") {
+    Child listener({LIVECHAT_BINARY, "listen", "--max-retries", "0", "--url", notify_url});
     REQUIRE(listener.wait_until(
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     REQUIRE(server.stop() == 0);
@@ -121,7 +121,7 @@ TEST_CASE("livechat command line errors", "[e2e]") {
   }
 
   SECTION("listen to a service that is not running") {
-    auto result = run_livechat({"listen", "--url", dead_url});
+    auto result = run_livechat({"listen", "--max-retries", "0", "--url", dead_url});
     CHECK(result.code == 1);
     CHECK(result.err.find("livechat: error: cannot reach the notification service at " +
                           dead_url) != std::string::npos);
