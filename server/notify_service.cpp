@@ -108,11 +108,12 @@ void NotifyService::install(wire::HttpServer& http) {
     res.set_chunked_content_provider(
         "text/event-stream", [this, opening, rooms = std::move(*rooms), client_id, last_event_id](
                                  std::size_t, httplib::DataSink& sink) {
-          std::optional<std::uint64_t> from;
+          // Where to start is settled before the client hears `connected`: every event
+          // appended from then on reaches it, and a replay meets the live stream with no gap
+          // and no repeat.
+          std::uint64_t from = m_hub.log().head();
           std::string preamble = opening;
           if (!last_event_id.empty()) {
-            // Where to start is settled before subscribing; what is appended meanwhile comes
-            // after it, so the replay and the live stream meet with no gap and no repeat.
             auto point = m_hub.log().locate(last_event_id);
             from = point.from;
             if (point.kind == ResumePoint::Kind::found) {
