@@ -4,7 +4,6 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "server/message_store.hpp"
 #include "server/notifier.hpp"
 
 namespace livechat::cli {
@@ -25,19 +24,19 @@ int run_serve(const ServeOptions& o) {
   setup_logging(o.common.log_level);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals;
+  auto store = open_store(o.message.db);  // first: a bad --db stops it before anything listens
   server::Hub hub(hub_options(o.notify));
   server::NotifyService notify_service(hub, notify_service_options(o.notify));
   wire::HttpServer notify_http(http_options(o.common, o.notify_port, o.message.max_body_bytes));
   notify_service.install(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
 
-  server::MemoryStore store;
   server::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
   MessageOptions message = o.message;
   message.public_notify_url = o.public_notify_url.empty()
                                   ? "http://localhost:" + std::to_string(notify_port)
                                   : o.public_notify_url;
-  server::MessageService message_service(store, notifier, message_service_options(message));
+  server::MessageService message_service(*store, notifier, message_service_options(message));
   wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes));
   message_service.install(message_http);
   int port = start_or_throw(message_http, "message service");

@@ -4,7 +4,6 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "server/message_store.hpp"
 #include "server/notifier.hpp"
 
 namespace livechat::cli {
@@ -20,9 +19,9 @@ int run_serve_message(const ServeMessageOptions& o) {
   setup_logging(o.common.log_level);
   auto notify = require_endpoint(o.message.notify_url, "--notify-url");
   StopSignals signals;
-  server::MemoryStore store;
+  auto store = open_store(o.message.db);
   server::HttpNotifier notifier(notify);
-  server::MessageService service(store, notifier, message_service_options(o.message));
+  server::MessageService service(*store, notifier, message_service_options(o.message));
   wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes));
   service.install(http);
   start_or_throw(http, "message service");

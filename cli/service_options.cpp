@@ -8,6 +8,8 @@
 #include <cmath>
 
 #include "cli/command.hpp"
+#include "server/sqlite.hpp"
+#include "server/sqlite_store.hpp"
 
 namespace livechat::cli {
 
@@ -27,6 +29,9 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
 }
 
 void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url) {
+  app.add_option("--db", o.db, "SQLite file messages are kept in (:memory: keeps nothing)")
+      ->envname("LIVECHAT_DB")
+      ->capture_default_str();
   if (with_notify_url) {
     app.add_option("--notify-url", o.notify_url,
                    "Notification service to hand messages to (POST /notify)")
@@ -99,6 +104,17 @@ server::NotifyServiceOptions notify_service_options(const NotifyOptions& o) {
   options.retry = std::chrono::milliseconds(o.retry_ms);
   options.max_clients = o.max_clients;
   return options;
+}
+
+std::unique_ptr<server::MessageStore> open_store(const std::string& path) {
+  try {
+    auto store = std::make_unique<server::SqliteStore>(path);
+    spdlog::info("messages are kept in {} ({} stored)", path, store->size());
+    return store;
+  } catch (const server::sqlite::Error& error) {
+    throw UserError("--db " + path + ": " + error.what() +
+                    " (give a writable SQLite file, or :memory:)");
+  }
 }
 
 wire::Endpoint require_endpoint(const std::string& url, const std::string& option) {

@@ -2,11 +2,13 @@
 
 #include <csignal>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "server/hub.hpp"
 #include "server/message_service.hpp"
+#include "server/message_store.hpp"
 #include "server/notify_service.hpp"
 #include "wire/http_server.hpp"
 #include "wire/url.hpp"
@@ -32,6 +34,8 @@ struct CommonOptions {
 
 // Options of the message service.
 struct MessageOptions {
+  // In the working directory, like most embedded stores; ":memory:" keeps nothing.
+  std::string db = "livechat.db";
   std::string notify_url = k_default_notify_url;
   std::string public_notify_url;  // empty: the notify URL
   std::size_t max_message_bytes = 64 * 1024;
@@ -55,6 +59,9 @@ wire::HttpServerOptions http_options(const CommonOptions& common, int port, std:
 server::MessageServiceOptions message_service_options(const MessageOptions& options);
 server::HubOptions hub_options(const NotifyOptions& options);
 server::NotifyServiceOptions notify_service_options(const NotifyOptions& options);
+
+// Opens the message store at --db, or throws a UserError that says what is wrong with it.
+std::unique_ptr<server::MessageStore> open_store(const std::string& path);
 
 // Parses a URL given on the command line, or throws a UserError naming the option.
 wire::Endpoint require_endpoint(const std::string& url, const std::string& option);

@@ -3,6 +3,7 @@ find_package(PkgConfig REQUIRED)
 # cpp-httplib 0.11.4 is a compiled library with no CMake package; its Cflags
 # (OpenSSL, zlib, brotli) must match the ones the .so was built with.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)

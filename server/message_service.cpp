@@ -72,19 +72,38 @@ MessageService::MessageService(MessageStore& store, Notifier& notifier,
       m_notifier(notifier),
       m_options(std::move(options)),
       m_page(configured_page(m_options.public_notify_url)) {
+  // Ids go on after the newest stored one, also when the clock went back since.
   if (auto newest = m_store.newest_id()) {
     m_ids.observe(*newest);
   }
+  // The outbox: what was stored but never confirmed delivered goes first, then each new batch.
+  auto pending = m_store.undelivered();
+  if (!pending.empty()) {
+    spdlog::info("handing on {} stored messages not yet delivered", pending.size());
+    m_notifier.deliver(pending);
+  }
+  m_notifier.on_delivered([&store = m_store](const std::string& id) { store.mark_delivered(id); });
+  m_store.on_stored(
+      [&notifier = m_notifier](const MessageStore::Batch& batch) { notifier.deliver(batch); });
 }
 
-wire::Message MessageService::accept(const wire::Draft& draft) {
-  // One lock keeps id order, store order and delivery order the same.
-  std::lock_guard lock(m_accept_mutex);
-  auto stamp = m_ids.next();
-  wire::Message message{std::move(stamp.id), draft.content, draft.user, draft.room,
-                        std::move(stamp.timestamp)};
-  m_store.append(message);
-  m_notifier.deliver(message);
+MessageService::~MessageService() { m_store.on_stored({}); }
+
+std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
+  wire::Message message;
+  std::uint64_t ticket = 0;
+  {
+    // One lock keeps id order and store order (and so delivery order) the same.
+    std::lock_guard lock(m_accept_mutex);
+    auto stamp = m_ids.next();
+    message = {std::move(stamp.id), draft.content, draft.user, draft.room,
+               std::move(stamp.timestamp)};
+    ticket = m_store.enqueue(message);
+  }
+  // Answered only once stored; concurrent posts wait for the same commit.
+  if (!m_store.wait_stored(ticket)) {
+    return std::nullopt;
+  }
   return message;
 }
 
@@ -104,8 +123,14 @@ void MessageService::install(wire::HttpServer& http) {
                 return;
               }
               auto message = accept(*draft);
+              if (!message) {
+                res.set_header("Retry-After", "1");
+                wire::send_error(res, {wire::ApiErrorKind::unavailable,
+                                       "the message could not be stored; try again"});
+                return;
+              }
               ++m_accepted;
-              wire::send_json(res, 201, wire::stored_json(message));
+              wire::send_json(res, 201, wire::stored_json(*message));
             });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
@@ -135,6 +160,7 @@ void MessageService::install(wire::HttpServer& http) {
         {"accepted", m_accepted.load()},
         {"rejected", m_rejected.load()},
         {"stored", m_store.size()},
+        {"store", m_store.kind()},
         {"notify", {{"reachable", notify.reachable}, {"backlog", notify.backlog}}}};
     wire::send_json(res, 200, body.dump());
   });

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "server/message_store.hpp"
@@ -26,12 +27,16 @@ struct MessageServiceOptions {
 class MessageService {
  public:
   MessageService(MessageStore& store, Notifier& notifier, MessageServiceOptions options);
+  ~MessageService();
+  MessageService(const MessageService&) = delete;
+  MessageService& operator=(const MessageService&) = delete;
 
   // Registers the routes on a server (before it starts).
   void install(wire::HttpServer& http);
 
-  // Stamps a draft with the next id and time, stores it and hands it on, all in id order.
-  wire::Message accept(const wire::Draft& draft);
+  // Stamps a draft with the next id and time and stores it (handed on in id order once
+  // stored); returns it, or nothing if it could not be stored.
+  std::optional<wire::Message> accept(const wire::Draft& draft);
 
  private:
   MessageStore& m_store;

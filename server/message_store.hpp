@@ -1,8 +1,8 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
-#include <mutex>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,37 +20,40 @@ struct HistoryQuery {
   std::size_t limit = 100;
 };
 
-// Where accepted messages are kept.
+// Where accepted messages are kept, and the outbox of those not yet handed on.
 class MessageStore {
  public:
+  using Batch = std::vector<wire::Message>;
+
   virtual ~MessageStore() = default;
-  // Stores a message whose id sorts after every stored one.
-  virtual void append(const wire::Message& message) = 0;
+
+  // Queues a message whose id sorts after every queued one; returns a ticket for wait_stored().
+  virtual std::uint64_t enqueue(wire::Message message) = 0;
+
+  // Waits until the message of `ticket` is stored for good; false if storing it failed.
+  virtual bool wait_stored(std::uint64_t ticket) = 0;
+
+  // Sets what receives each batch of newly stored messages, in store order; once it returns,
+  // the previous one is no longer being called.
+  virtual void on_stored(std::function<void(const Batch&)> sink) = 0;
+
   // Returns the messages a history query asks for, oldest first.
-  virtual std::vector<wire::Message> query(const HistoryQuery& query) const = 0;
+  virtual Batch query(const HistoryQuery& query) const = 0;
+
   // Returns the id of the newest stored message, if any.
   virtual std::optional<std::string> newest_id() const = 0;
+
   // Returns how many messages are stored.
   virtual std::size_t size() const = 0;
-};
 
-// Keeps the newest messages in memory (lost on restart).
-class MemoryStore final : public MessageStore {
- public:
-  // Enough for a page's worth of history in every busy room of a small deployment.
-  static constexpr std::size_t k_default_capacity = 100'000;
+  // Returns the stored messages not yet confirmed delivered, oldest first.
+  virtual Batch undelivered() const = 0;
 
-  explicit MemoryStore(std::size_t capacity = k_default_capacity) : m_capacity(capacity) {}
+  // Records that every message up to and including `id` was delivered.
+  virtual void mark_delivered(const std::string& id) = 0;
 
-  void append(const wire::Message& message) override;
-  std::vector<wire::Message> query(const HistoryQuery& query) const override;
-  std::optional<std::string> newest_id() const override;
-  std::size_t size() const override;
-
- private:
-  std::size_t m_capacity;
-  mutable std::mutex m_mutex;
-  std::deque<wire::Message> m_messages;
+  // Names the kind of store ("memory", "sqlite") for health reports.
+  virtual std::string kind() const = 0;
 };
 
 }  // namespace livechat::server

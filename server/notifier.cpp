@@ -11,7 +11,12 @@
 
 namespace livechat::server {
 
-void HubNotifier::deliver(const wire::Message& message) { m_hub.publish({message}); }
+void HubNotifier::deliver(const std::vector<wire::Message>& messages) {
+  m_hub.publish(messages);
+  if (m_delivered && !messages.empty()) {
+    m_delivered(messages.back().id);
+  }
+}
 
 HttpNotifier::HttpNotifier(wire::Endpoint endpoint, HttpNotifierOptions options)
     : m_endpoint(std::move(endpoint)), m_options(options), m_thread([this] { run(); }) {}
@@ -25,12 +30,17 @@ HttpNotifier::~HttpNotifier() {
   m_thread.join();
 }
 
-void HttpNotifier::deliver(const wire::Message& message) {
+void HttpNotifier::deliver(const std::vector<wire::Message>& messages) {
   {
     std::lock_guard lock(m_mutex);
-    m_queue.push_back(message);
+    m_queue.insert(m_queue.end(), messages.begin(), messages.end());
   }
   m_wake.notify_one();
+}
+
+void HttpNotifier::on_delivered(Delivered delivered) {
+  std::lock_guard lock(m_mutex);
+  m_delivered = std::move(delivered);
 }
 
 NotifierHealth HttpNotifier::health() const {
@@ -83,6 +93,9 @@ void HttpNotifier::run() {
     lock.lock();
     if (delivered) {
       m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<long>(count));
+      if (m_delivered) {
+        m_delivered(batch.back().id);
+      }
       if (!m_reachable) {
         spdlog::info("notification service at {} is back; delivering {} waiting messages",
                      m_endpoint.origin(), m_queue.size() + count);

@@ -4,10 +4,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "wire/message.hpp"
 #include "wire/url.hpp"
@@ -29,9 +31,13 @@ struct NotifierHealth {
 // The one seam through which the message service hands accepted messages on for delivery.
 class Notifier {
  public:
+  using Delivered = std::function<void(const std::string& last_id)>;
+
   virtual ~Notifier() = default;
-  // Hands a stored message on, in acceptance order; never waits on the notification side.
-  virtual void deliver(const wire::Message& message) = 0;
+  // Hands stored messages on, in acceptance order; never waits on the notification side.
+  virtual void deliver(const std::vector<wire::Message>& messages) = 0;
+  // Sets what is told the id of the last message the notification side confirmed.
+  virtual void on_delivered(Delivered delivered) = 0;
   // Returns whether the notification side is reachable and how much waits for it.
   virtual NotifierHealth health() const = 0;
 };
@@ -40,11 +46,13 @@ class Notifier {
 class HubNotifier final : public Notifier {
  public:
   explicit HubNotifier(Hub& hub) : m_hub(hub) {}
-  void deliver(const wire::Message& message) override;
+  void deliver(const std::vector<wire::Message>& messages) override;
+  void on_delivered(Delivered delivered) override { m_delivered = std::move(delivered); }
   NotifierHealth health() const override { return {}; }
 
  private:
   Hub& m_hub;
+  Delivered m_delivered;
 };
 
 // Tuning of the HTTP hop to a notification service.
@@ -66,7 +74,8 @@ class HttpNotifier final : public Notifier {
   HttpNotifier(const HttpNotifier&) = delete;
   HttpNotifier& operator=(const HttpNotifier&) = delete;
 
-  void deliver(const wire::Message& message) override;
+  void deliver(const std::vector<wire::Message>& messages) override;
+  void on_delivered(Delivered delivered) override;
   NotifierHealth health() const override;
 
  private:
@@ -79,6 +88,7 @@ class HttpNotifier final : public Notifier {
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
   std::deque<wire::Message> m_queue;
+  Delivered m_delivered;
   bool m_stopping = false;
   bool m_reachable = true;
   std::thread m_thread;
