@@ -64,10 +64,11 @@ Child::Child(std::vector<std::string> argv, std::map<std::string, std::string> e
       environment[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
   }
-  // Tests choose every address themselves.
+  // Tests choose every address themselves, and keep nothing on disk unless they ask to.
   for (const char* name : {"PORT", "MESSAGE_SERVICE_URL", "NOTIFICATION_SERVICE_URL"}) {
     environment.erase(name);
   }
+  environment["LIVECHAT_DB"] = ":memory:";
   for (auto& [key, value] : env) {
     environment[key] = value;
   }
