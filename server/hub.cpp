@@ -135,7 +135,7 @@ void Subscription::finish(EndReason reason) {
       detail::send_or_keep(sub, iov, 4,
                            header.size() + comment.size() + trailer.size() + end.size());
     }
-    sub.closed = true;
+    detail::release(sub);  // before the owner closes the socket and its number is reused
   }
   --m_hub.m_subscribers;
 }

@@ -20,6 +20,19 @@ const std::string k_ping = wire::sse::encode_comment("ping");
 
 }  // namespace
 
+void release(Subscriber& sub) {
+  if (sub.registered) {
+    epoll_ctl(sub.epoll, EPOLL_CTL_DEL, sub.fd, nullptr);
+    sub.registered = false;
+  }
+  sub.closed = true;
+}
+
+void hang_up(Subscriber& sub) {
+  release(sub);
+  shutdown(sub.fd, SHUT_RDWR);
+}
+
 bool Subscriber::wants(const std::string& room) const {
   return rooms.empty() || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
 }
@@ -154,6 +167,7 @@ void Writer::take_inbox() {
 }
 
 void Writer::refresh_window() {
+  m_log_tail = m_hub.m_log.tail();
   auto fresh = m_hub.m_log.range(m_window_head, UINT64_MAX);
   if (fresh.empty()) {
     return;
@@ -174,9 +188,13 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
   if (sub.closed) {
     return false;
   }
-  // Too far behind (also while its socket is full): close it; it resumes with Last-Event-ID.
+  // Too far behind (also while its socket is full), behind what the log still holds (its
+  // frames would stay pinned here), or unable to take a byte for two heartbeats: close it;
+  // it resumes with Last-Event-ID.
   const std::uint64_t lag = sub.cursor < m_window_head ? m_window_head - sub.cursor : 0;
-  if (sub.cursor < m_window_tail || lag > m_hub.m_options.max_lag_events) {
+  if (sub.cursor < m_window_tail || sub.cursor < m_log_tail ||
+      lag > m_hub.m_options.max_lag_events ||
+      (sub.stalled && now - sub.last_write > 2 * m_hub.m_options.heartbeat)) {
     close_slow(sub);
     return false;
   }
@@ -194,8 +212,7 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
                     {const_cast<char*>(k_ping.data()), k_ping.size()},
                     {const_cast<char*>(trailer.data()), trailer.size()}};
     if (!send_or_keep(sub, iov, 3, header.size() + k_ping.size() + trailer.size())) {
-      sub.closed = true;
-      shutdown(sub.fd, SHUT_RDWR);
+      hang_up(sub);
     } else if (sub.stalled) {
       arm(sub);
     }
@@ -229,8 +246,7 @@ void Writer::deliver(Subscriber& sub) {
   iov[0] = {header.data(), header.size()};
   iov[count++] = {const_cast<char*>(trailer.data()), trailer.size()};
   if (!send_or_keep(sub, iov, count, header.size() + payload + trailer.size())) {
-    sub.closed = true;
-    shutdown(sub.fd, SHUT_RDWR);
+    hang_up(sub);
     return;
   }
   m_hub.m_deliveries += frames;
@@ -254,8 +270,7 @@ void Writer::on_writable(std::uint64_t key) {
   sub.stalled = false;
   iovec iov{pending.data(), pending.size()};
   if (!send_or_keep(sub, &iov, 1, pending.size())) {
-    sub.closed = true;
-    shutdown(sub.fd, SHUT_RDWR);
+    hang_up(sub);
   } else if (sub.stalled) {
     arm(sub);
   }
@@ -265,6 +280,7 @@ void Writer::arm(Subscriber& sub) {
   epoll_event ev{};
   ev.events = EPOLLOUT | EPOLLONESHOT;
   ev.data.u64 = sub.key;
+  sub.epoll = m_epoll;
   if (epoll_ctl(m_epoll, sub.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sub.fd, &ev) == 0) {
     sub.registered = true;
   }
@@ -272,9 +288,8 @@ void Writer::arm(Subscriber& sub) {
 
 void Writer::close_slow(Subscriber& sub) {
   sub.too_slow = true;
-  sub.closed = true;
   ++m_hub.m_closed_slow;
-  shutdown(sub.fd, SHUT_RDWR);  // wakes the connection's own thread, which ends the stream
+  hang_up(sub);  // wakes the connection's own thread, which ends the stream
 }
 
 void Writer::prune_and_trim() {
@@ -283,12 +298,7 @@ void Writer::prune_and_trim() {
     Subscriber& sub = *it->second;
     std::unique_lock lock(sub.mutex);
     if (sub.closed) {
-      if (sub.registered) {
-        // Only while the owner has not closed fd yet can it still be in the epoll set.
-        epoll_ctl(m_epoll, EPOLL_CTL_DEL, sub.fd, nullptr);
-        sub.registered = false;
-      }
-      lock.unlock();
+      lock.unlock();  // released already, while its socket was open
       it = m_subs.erase(it);
       --m_load;
       continue;

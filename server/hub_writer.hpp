@@ -29,9 +29,10 @@ struct Subscriber {
   std::vector<std::string> rooms;  // empty: every room
 
   std::mutex mutex;
-  bool closed = false;       // no write may touch fd any more
-  bool stalled = false;      // the socket is full; `pending` waits for it to drain
-  bool registered = false;   // fd is in its writer's epoll set
+  bool closed = false;      // no write may touch fd any more
+  bool stalled = false;     // the socket is full; `pending` waits for it to drain
+  bool registered = false;  // fd is in its writer's epoll set (`epoll`)
+  int epoll = -1;
   std::string pending;       // bytes of a frame the socket did not take yet
   std::uint64_t cursor = 0;  // seq of the next event to deliver
   Clock::time_point last_write;
@@ -39,6 +40,14 @@ struct Subscriber {
 
   bool wants(const std::string& room) const;
 };
+
+// Marks a subscriber closed and takes its socket out of its writer's epoll set while the socket
+// is still open (its number may be reused once the owner closes it). Call with the mutex held.
+void release(Subscriber& sub);
+
+// Closes a subscriber from the hub's side: released, and its socket shut down so that the
+// owning thread wakes and ends the stream. Call with the mutex held.
+void hang_up(Subscriber& sub);
 
 // Sends bytes without blocking; what the socket does not take is kept in `pending`.
 // Returns false if the connection is broken. Call with the subscriber's mutex held.
@@ -74,6 +83,7 @@ class Writer {
   void on_writable(std::uint64_t key);
   void arm(Subscriber& sub);
   void close_slow(Subscriber& sub);
+  std::uint64_t m_log_tail = 0;  // oldest seq the log still holds, as of the last refresh
   void prune_and_trim();
 
   Hub& m_hub;

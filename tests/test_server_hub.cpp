@@ -224,6 +224,20 @@ TEST_CASE("server::Hub") {
     CHECK(sub.ids().back() == "1299");
   }
 
+  SECTION("a stalled stream in a quiet room is closed after two heartbeats") {
+    server::HubOptions options;
+    options.heartbeat = 50ms;
+    server::Hub hub(options);
+    TestSubscriber stalled(hub, {}, 4096);  // never reads
+    std::vector<wire::Message> burst;
+    for (int i = 0; i < 40; ++i) {
+      burst.push_back(message(std::to_string(1000 + i), "general", std::string(8 * 1024, 'q')));
+    }
+    hub.publish(burst);
+    REQUIRE(stalled.wait_ended());
+    CHECK(stalled.reason() == server::EndReason::too_slow);
+  }
+
   SECTION("an idle stream gets heartbeat comments") {
     server::HubOptions options;
     options.heartbeat = 20ms;
