@@ -27,7 +27,7 @@ int run_serve(const ServeOptions& o) {
   auto store = open_store(o.message.db);  // first: a bad --db stops it before anything listens
   server::Hub hub(hub_options(o.notify));
   server::NotifyService notify_service(hub, notify_service_options(o.notify));
-  wire::HttpServer notify_http(http_options(o.common, o.notify_port, o.message.max_body_bytes));
+  wire::HttpServer notify_http(http_options(o.common, o.notify_port, k_notify_max_body));
   notify_service.install(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
 
@@ -37,7 +37,7 @@ int run_serve(const ServeOptions& o) {
                                   ? "http://localhost:" + std::to_string(notify_port)
                                   : o.public_notify_url;
   server::MessageService message_service(*store, notifier, message_service_options(message));
-  wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes));
+  wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
   message_service.install(message_http);
   int port = start_or_throw(message_http, "message service");
   spdlog::info("chat page at http://localhost:{}/", port);

@@ -22,7 +22,7 @@ int run_serve_message(const ServeMessageOptions& o) {
   auto store = open_store(o.message.db);
   server::HttpNotifier notifier(notify);
   server::MessageService service(*store, notifier, message_service_options(o.message));
-  wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes));
+  wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
   service.install(http);
   start_or_throw(http, "message service");
   spdlog::info("handing messages to the notification service at {}", notify.origin());

@@ -23,7 +23,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   StopSignals signals;
   server::Hub hub(hub_options(o.notify));
   server::NotifyService service(hub, notify_service_options(o.notify));
-  wire::HttpServer http(http_options(o.common, o.port, MessageOptions{}.max_body_bytes));
+  wire::HttpServer http(http_options(o.common, o.port, k_notify_max_body));
   service.install(http);
   start_or_throw(http, "notification service");
   int signal = signals.wait();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <csignal>
 #include <cstddef>
 #include <memory>
@@ -39,8 +40,16 @@ struct MessageOptions {
   std::string notify_url = k_default_notify_url;
   std::string public_notify_url;  // empty: the notify URL
   std::size_t max_message_bytes = 64 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
+
+  // Returns the largest request body taken: room for the content escaped as JSON, at least 1 MiB.
+  std::size_t max_body_bytes() const {
+    return std::max<std::size_t>(1024 * 1024, 2 * max_message_bytes + 64 * 1024);
+  }
 };
+
+// The body a notification service takes on /notify: a batch from the message service, or one
+// message of up to 16 MiB (the most --max-message-bytes allows) with room to spare.
+inline constexpr std::size_t k_notify_max_body = 32 * 1024 * 1024;
 
 // Options of the notification service.
 struct NotifyOptions {

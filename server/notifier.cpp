@@ -48,7 +48,7 @@ NotifierHealth HttpNotifier::health() const {
   return {m_reachable, m_queue.size()};
 }
 
-bool HttpNotifier::post(const std::string& body, std::string& failure) {
+HttpNotifier::Outcome HttpNotifier::post(const std::string& body, std::string& failure) {
   if (!m_client) {
     m_client = wire::make_client(m_endpoint);
   }
@@ -56,23 +56,20 @@ bool HttpNotifier::post(const std::string& body, std::string& failure) {
   if (!result) {
     failure = wire::describe(result.error());
     m_client.reset();
-    return false;
+    return Outcome::retry;
   }
   if (result->status >= 200 && result->status < 300) {
-    return true;
+    return Outcome::delivered;
   }
   failure = "HTTP " + std::to_string(result->status) + " " + result->body;
-  if (result->status >= 400 && result->status < 500 && result->status != 429 &&
-      result->status != 401 && result->status != 403) {
-    // The notification side will never take this batch; retrying would block all later ones.
-    spdlog::error("notification service refused a batch ({}); dropping it", failure);
-    return true;
-  }
-  return false;
+  bool refused = result->status >= 400 && result->status < 500 && result->status != 408 &&
+                 result->status != 429 && result->status != 401 && result->status != 403;
+  return refused ? Outcome::refused : Outcome::retry;
 }
 
 void HttpNotifier::run() {
   auto backoff = m_options.first_backoff;
+  std::size_t cap = m_options.max_batch;  // halved while the other side refuses a batch
   std::optional<std::chrono::steady_clock::time_point> give_up_at;
   std::unique_lock lock(m_mutex);
   for (;;) {
@@ -83,15 +80,30 @@ void HttpNotifier::run() {
     if (m_stopping && !give_up_at) {
       give_up_at = std::chrono::steady_clock::now() + m_options.drain_timeout;
     }
-    std::size_t count = std::min(m_queue.size(), m_options.max_batch);
+    // A batch: at most `cap` messages and max_batch_bytes of content, but at least one.
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    while (count < std::min(m_queue.size(), cap) &&
+           (count == 0 || bytes + m_queue[count].content.size() <= m_options.max_batch_bytes)) {
+      bytes += m_queue[count].content.size();
+      ++count;
+    }
     std::vector<wire::Message> batch(m_queue.begin(), m_queue.begin() + static_cast<long>(count));
     lock.unlock();
     std::string body =
         count == 1 ? wire::notification_json(batch.front()) : wire::notification_array_json(batch);
     std::string failure;
-    bool delivered = post(body, failure);
+    Outcome outcome = post(body, failure);
     lock.lock();
-    if (delivered) {
+    if (outcome == Outcome::refused && count > 1) {
+      cap = count / 2;  // find the part the other side takes (a 413, or one bad message)
+      continue;
+    }
+    if (outcome != Outcome::retry) {
+      if (outcome == Outcome::refused) {
+        spdlog::error("the notification service refuses message {} ({}); skipping it",
+                      batch.front().id, failure);
+      }
       m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<long>(count));
       if (m_delivered) {
         m_delivered(batch.back().id);
@@ -102,6 +114,7 @@ void HttpNotifier::run() {
       }
       m_reachable = true;
       backoff = m_options.first_backoff;
+      cap = m_options.max_batch;
       continue;
     }
     if (m_reachable) {
@@ -112,8 +125,8 @@ void HttpNotifier::run() {
     }
     m_reachable = false;
     if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
-      spdlog::error("stopping with {} messages not delivered to {}", m_queue.size(),
-                    m_endpoint.origin());
+      spdlog::error("stopping with {} messages not delivered to {} (they go out at the next start)",
+                    m_queue.size(), m_endpoint.origin());
       return;
     }
     m_wake.wait_for(lock, backoff, [&] { return m_stopping && !give_up_at; });

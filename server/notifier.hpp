@@ -57,8 +57,10 @@ class HubNotifier final : public Notifier {
 
 // Tuning of the HTTP hop to a notification service.
 struct HttpNotifierOptions {
-  // A backlog goes out as JSON arrays of at most this many notifications.
+  // A backlog goes out as JSON arrays of at most this many notifications...
   std::size_t max_batch = 256;
+  // ...and this much content, well under what a notification service takes in one body.
+  std::size_t max_batch_bytes = 512 * 1024;
   std::chrono::milliseconds first_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
   // How long stopping waits for what is still queued to go out.
@@ -79,8 +81,10 @@ class HttpNotifier final : public Notifier {
   NotifierHealth health() const override;
 
  private:
+  enum class Outcome { delivered, retry, refused };
+
   void run();
-  bool post(const std::string& body, std::string& failure);
+  Outcome post(const std::string& body, std::string& failure);
 
   wire::Endpoint m_endpoint;
   HttpNotifierOptions m_options;

@@ -76,6 +76,24 @@ TEST_CASE("split services", "[e2e]") {
   }
 }
 
+TEST_CASE("a large backlog to the notification service", "[e2e]") {
+  // 300 messages of 8 KiB (2.4 MB) built up while the notification service was down: they
+  // go out in batches it takes, none dropped.
+  int notify_port = free_port();
+  std::string notify_url = "http://127.0.0.1:" + std::to_string(notify_port);
+  LivechatServer message({"serve-message", "--port", "0", "--notify-url", notify_url});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) {
+    ids.push_back(
+        post_message(message.port("message"), std::string(8 * 1024, 'b') + std::to_string(i)));
+  }
+  LivechatServer notify({"serve-notify", "--port", std::to_string(notify_port)});
+  httplib::Client health("127.0.0.1", notify_port);
+  REQUIRE(eventually([&] { return json::parse(health.Get("/health")->body)["published"] == 300; },
+                     20s));
+  CHECK(message.process().err().find("skipping") == std::string::npos);
+}
+
 TEST_CASE("service start-up and stop", "[e2e]") {
   SECTION("SIGTERM ends streams with a final comment and exits 0") {
     LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
