@@ -228,6 +228,12 @@ TEST_CASE("notification service over HTTP", "[e2e]") {
     CHECK(got[1].id == "n2");
     CHECK(got[2].id == "n3");
     check_json_error(post(notify, "/notify", R"({"content":"no id"})"), 400, "bad_id");
+    // An id goes out as an `id:` line: one with a line break could forge events.
+    check_json_error(
+        post(notify, "/notify", json{{"id", "x\nevent: reset\ndata: {}\n\nid: y"}}.dump()), 400,
+        "bad_id");
+    check_json_error(post(notify, "/notify", json{{"id", std::string(129, 'i')}}.dump()), 400,
+                     "bad_id");
     check_json_error(post(notify, "/notify", "[1,2]"), 400, "bad_request");
   }
 

@@ -62,8 +62,10 @@ Result<Message, ApiError> message_from_json(const json& object) {
   if (!id) {
     return id.error();
   }
-  if (id->empty()) {
-    return bad(ApiErrorKind::bad_id, "\"id\" must be a non-empty string");
+  if (id->empty() || id->size() > k_max_id_bytes ||
+      id->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+    return bad(ApiErrorKind::bad_id,
+               "\"id\" must be a string of 1-128 bytes with no line breaks or NUL");
   }
   Message message{*id, {}, {}, {}, {}};
   auto content = optional_string(object, "content", ApiErrorKind::bad_content);

@@ -41,6 +41,8 @@ struct Limits {
 inline constexpr std::string_view k_default_user = "anonymous";
 inline constexpr std::string_view k_default_room = "general";
 inline constexpr std::size_t k_max_room_length = 64;
+// Ids go out as SSE `id:` lines and come back as Last-Event-ID headers.
+inline constexpr std::size_t k_max_id_bytes = 128;
 
 // Validates a POST /messages body and returns the draft it asks to post.
 Result<Draft, ApiError> parse_draft(std::string_view body, const Limits& limits);
