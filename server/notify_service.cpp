@@ -35,10 +35,7 @@ std::string random_client_id() {
 }
 
 // Encodes the event that tells a resuming client its gap must come from the history.
-std::string reset_event(const ResumePoint& point, const std::string& last_event_id) {
-  const char* reason = point.kind == ResumePoint::Kind::expired
-                           ? "expired: older than the events this service still holds"
-                           : "unknown: this service does not hold that id (it may have restarted)";
+std::string reset_event(const char* reason, const std::string& last_event_id) {
   nlohmann::json data = {{"reason", reason}, {"last_id", last_event_id}};
   return wire::sse::encode_event("", "reset", data.dump());
 }
@@ -115,12 +112,22 @@ void NotifyService::install(wire::HttpServer& http) {
           std::string preamble = opening;
           if (!last_event_id.empty()) {
             auto point = m_hub.log().locate(last_event_id);
+            const char* reset = nullptr;
+            if (point.kind == ResumePoint::Kind::expired) {
+              reset = "expired: older than the events this service still holds";
+            } else if (point.kind == ResumePoint::Kind::unknown) {
+              reset = "unknown: this service does not hold that id (it may have restarted)";
+            } else if (m_hub.log().head() - point.from > m_hub.options().max_lag_events) {
+              // A replay that long would be closed as too slow before it got anywhere.
+              reset = "behind: more to replay than a stream may lag (--max-lag)";
+              point.from = m_hub.log().head();
+            }
             from = point.from;
-            if (point.kind == ResumePoint::Kind::found) {
+            if (reset == nullptr) {
               ++m_resumes;
             } else {
               ++m_resets;
-              preamble += reset_event(point, last_event_id);
+              preamble += reset_event(reset, last_event_id);
             }
           }
           if (!sink.write(preamble.data(), preamble.size())) {

@@ -111,6 +111,23 @@ TEST_CASE("resuming a stream", "[e2e]") {
     CHECK(expired.messages().empty());
   }
 
+  SECTION("a replay longer than --max-lag gets a reset instead of being closed over and over") {
+    auto server = start_serve({"--log-events", "100", "--max-lag", "10"});
+    httplib::Client messages("127.0.0.1", server.port("message"));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i) {
+      ids.push_back(post(messages, "m" + std::to_string(i)));
+    }
+    SseClient client(server.port("notification"), "/events", {{"Last-Event-ID", ids[4]}});
+    REQUIRE(eventually([&] { return client.events().size() >= 2; }));
+    CHECK(client.events()[1].type == "reset");
+    CHECK(json::parse(client.events()[1].data)["reason"].get<std::string>().rfind("behind", 0) ==
+          0);
+    auto live = post(messages, "live");
+    REQUIRE(client.wait_messages(1));
+    CHECK(client.messages().back().id == live);
+  }
+
   SECTION("resuming while messages are being published: no gap, no repeat") {
     auto server = start_serve();
     std::vector<std::string> posted;
