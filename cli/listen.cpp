@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -88,18 +89,31 @@ int run_listen(const ListenOptions& o) {
 
   StopSignals signals;
   client::Subscriber subscriber(endpoint, options);
-  std::thread([&] {
+  std::thread stopper([&] {
     signals.wait();
     subscriber.stop();
-  }).detach();
+  });
+  // However run() ends, the stopper is woken and joined before what it uses goes away.
+  struct JoinStopper {
+    std::thread& thread;
+    ~JoinStopper() {
+      pthread_kill(thread.native_handle(), SIGTERM);
+      thread.join();
+    }
+  } join_stopper{stopper};
 
   std::size_t printed = 0;
+  bool stdout_closed = false;
   client::Subscriber::Handlers handlers;
   handlers.on_message = [&](const wire::Message& message, const std::string& data) {
     if (json) {
       std::cout << data << "\n" << std::flush;
     } else {
       std::cout << human_line(message) << "\n" << std::flush;
+    }
+    if (!std::cout) {
+      stdout_closed = true;  // e.g. `livechat listen | head -n 1` is done
+      return false;
     }
     ++printed;
     return o.count == 0 || printed < o.count;
@@ -131,6 +145,9 @@ int run_listen(const ListenOptions& o) {
 
   auto end = subscriber.run(handlers);
   using Kind = client::StreamEnd::Kind;
+  if (stdout_closed) {
+    return 1;
+  }
   if (end.kind == Kind::stopped || (o.count != 0 && printed >= o.count)) {
     return 0;
   }
