@@ -35,6 +35,16 @@ namespace {
 
 thread_local int t_current_socket = -1;
 
+// Returns the kernel's unique id of a socket (fd numbers are reused, cookies are not).
+std::uint64_t socket_cookie(int fd) {
+  std::uint64_t cookie = 0;
+  socklen_t length = sizeof cookie;
+  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) != 0) {
+    return 0;
+  }
+  return cookie;
+}
+
 void set_timeout(int fd, int option, std::chrono::seconds timeout) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count());
@@ -170,8 +180,12 @@ void HttpServer::accept_loop() {
       int fd = accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE) {
-          spdlog::warn("out of file descriptors, not accepting for a moment ({} open)",
-                       m_connections.load());
+          auto now = std::chrono::steady_clock::now();
+          if (now - m_last_emfile_warning > std::chrono::seconds(10)) {
+            m_last_emfile_warning = now;
+            spdlog::warn("out of file descriptors, new connections wait ({} open)",
+                         m_connections.load());
+          }
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
           spdlog::debug("accept failed: {}", std::strerror(errno));
@@ -190,7 +204,7 @@ void HttpServer::spawn_connection(int fd) {
   set_timeout(fd, SO_SNDTIMEO, m_options.write_timeout);
   {
     std::lock_guard lock(m_mutex);
-    m_open.insert(fd);
+    m_open.emplace(fd, socket_cookie(fd));
   }
   ++m_connections;
   pthread_attr_t attr;
@@ -248,8 +262,11 @@ void HttpServer::stop() {
   std::unique_lock lock(m_mutex);
   if (!m_drained.wait_for(lock, m_options.drain_timeout, [&] { return m_open.empty(); })) {
     spdlog::debug("cutting {} connections that did not finish", m_open.size());
-    for (int fd : m_open) {
-      ::shutdown(fd, SHUT_RDWR);
+    for (auto [fd, cookie] : m_open) {
+      // cpp-httplib closes a socket before its entry goes: check it is still the same one.
+      if (socket_cookie(fd) == cookie) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
     }
     m_drained.wait(lock, [&] { return m_open.empty(); });
   }

@@ -4,10 +4,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,7 +100,8 @@ class HttpServer {
   std::atomic<std::size_t> m_connections{0};
   std::mutex m_mutex;
   std::condition_variable m_drained;
-  std::set<int> m_open;
+  std::map<int, std::uint64_t> m_open;  // socket -> its cookie
+  std::chrono::steady_clock::time_point m_last_emfile_warning;
 };
 
 // Adds the CORS headers a browser needs to read a response from another origin.
