@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -37,11 +38,10 @@ wire::Result<HistoryQuery, wire::ApiError> parse_history(const httplib::Request&
     auto text = req.get_param_value("limit");
     std::size_t limit = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || limit < 1 ||
-        limit > k_max_history) {
+    if (ec != std::errc{} || ptr != text.data() + text.size() || limit < 1) {
       return bad("\"limit\" must be a number from 1 to " + std::to_string(k_max_history));
     }
-    query.limit = limit;
+    query.limit = std::min(limit, k_max_history);  // more is paged with `after`
   }
   for (auto [name, field] :
        {std::pair{"after", &query.after}, std::pair{"before", &query.before}}) {
