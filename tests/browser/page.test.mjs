@@ -1,0 +1,402 @@
+// Browser tests of the chat page (www/index.html) against real livechat services.
+//
+//   LIVECHAT_BINARY=build/release/livechat node --test tests/browser/
+//
+// Writes screenshot.png and screenshot-dark.png to $LIVECHAT_SCREENSHOT_DIR (ctest: the build
+// tree), or to docs/, where the README shows them, when that is not set.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ConsoleWatch, launchBrowser } from './browser.mjs';
+import {
+  history, livechatBinary, postMessage, startMessage, startNotify, startServe, stopAll,
+} from './services.mjs';
+
+const DOCS = process.env.LIVECHAT_SCREENSHOT_DIR
+  ? resolve(process.env.LIVECHAT_SCREENSHOT_DIR) + '/'
+  : fileURLToPath(new URL('../../docs/', import.meta.url));
+const WAIT_MS = 10_000;        // every single wait on the page
+const TEST = { timeout: 45_000 };
+const DESKTOP = { width: 900, height: 650 };
+
+const consoleWatch = new ConsoleWatch();
+let browser;
+const contexts = new Set();
+
+before(async () => {
+  livechatBinary();  // fails the run at once, with what to do, when LIVECHAT_BINARY is missing
+  browser = await launchBrowser();
+}, { timeout: 40_000 });
+
+after(async () => {
+  await Promise.allSettled([...contexts].map((context) => context.close()));
+  await browser?.close();
+  await stopAll();
+}, { timeout: 30_000 });
+
+// ---- Page helpers
+
+/**
+ * Opens the chat at baseUrl in room `room` in a fresh profile, as `name`, and waits until it is
+ * live. The page is closed when test `t` ends, pass or fail (or with the rest, when `t` is null).
+ */
+async function openChat(t, baseUrl, room, { name, label = name ?? 'page', viewport = DESKTOP, ...options } = {}) {
+  const context = await browser.newContext({ viewport, locale: 'en-US', ...options });
+  contexts.add(context);
+  t?.after(() => closeContext(context));
+  context.setDefaultTimeout(WAIT_MS);
+  if (name) {
+    // A returning user: the name is already saved. (Not on about:blank, which has no storage.)
+    await context.addInitScript((n) => {
+      if (location.protocol === 'http:') localStorage.setItem('livechat.name', JSON.stringify(n));
+    }, name);
+  }
+  const page = await context.newPage();
+  consoleWatch.watch(page, label);
+  await page.goto(`${baseUrl}/#${room}`);
+  await waitForState(page, 'connected');
+  return page;
+}
+
+/** Ann's and Bob's pages on the same room, side by side. */
+function annAndBob(t, baseUrl, room) {
+  return Promise.all(['ann', 'bob'].map((name) => openChat(t, baseUrl, room, { name })));
+}
+
+async function closeContext(context) {
+  contexts.delete(context);
+  await context.close();
+}
+
+function waitForState(page, state) {
+  return page.waitForSelector(`body[data-state="${state}"]`, { state: 'attached' });
+}
+
+/** The stored messages the page shows, in order. */
+function shown(page) {
+  return page.$$eval('#log .message[data-id]', (nodes) => nodes.map((n) => ({
+    id: n.dataset.id,
+    user: n.querySelector('.user').textContent,
+    text: n.querySelector('.text').textContent,
+    own: n.classList.contains('own'),
+  })));
+}
+
+/** Waits until the page shows a stored message whose text is exactly `text`; returns it. */
+async function waitForMessage(page, text) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('#log .message[data-id] .text')].some((n) => n.textContent === t),
+    text, { timeout: WAIT_MS });
+  return (await shown(page)).find((m) => m.text === text);
+}
+
+/** Types `text` into the composer like a person (Shift+Enter for each new line) and presses Enter. */
+async function typeAndSend(page, text) {
+  await page.focus('#composer');
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (i > 0) await page.keyboard.press('Shift+Enter');
+    if (line) await page.keyboard.type(line);
+  }
+  await page.keyboard.press('Enter');
+  return waitForMessage(page, text);
+}
+
+async function post(baseUrl, message) {
+  const { status, body } = await postMessage(baseUrl, message);
+  assert.equal(status, 201, `POST /messages answered ${status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+// ---- Against `livechat serve` (both services in one process)
+
+describe('livechat serve', () => {
+  let url;
+  before(async () => { url = (await startServe()).urls.message; }, { timeout: 20_000 });
+
+  describe('two people chatting', () => {
+    const room = 'lobby';
+    let ann, bob;
+    after(() => Promise.all([ann, bob].map((page) => page && closeContext(page.context()))));
+
+    test('two pages chat both ways, own messages marked own', TEST, async () => {
+      // Ann and Bob stay for the next test.
+      [ann, bob] = await annAndBob(null, url, room);
+
+      const fromAnn = await typeAndSend(ann, 'Hi Bob, this is Ann');
+      const atBob = await waitForMessage(bob, 'Hi Bob, this is Ann');
+      assert.deepEqual(fromAnn, { id: atBob.id, user: 'ann', text: 'Hi Bob, this is Ann', own: true });
+      assert.equal(atBob.own, false);
+
+      const fromBob = await typeAndSend(bob, 'Hello Ann!');
+      const atAnn = await waitForMessage(ann, 'Hello Ann!');
+      assert.deepEqual(fromBob, { id: atAnn.id, user: 'bob', text: 'Hello Ann!', own: true });
+      assert.equal(atAnn.own, false);
+
+      for (const page of [ann, bob]) {
+        assert.deepEqual((await shown(page)).map((m) => m.text), ['Hi Bob, this is Ann', 'Hello Ann!']);
+        assert.equal(await page.locator('#log .pending').count(), 0);
+      }
+    });
+
+    test('a page opened later shows the history', TEST, async (t) => {
+      const stored = await history(url, room);
+      assert.deepEqual(stored.map((m) => m.content), ['Hi Bob, this is Ann', 'Hello Ann!']);
+
+      const cy = await openChat(t, url, room, { name: 'cy' });
+      await waitForMessage(cy, 'Hello Ann!');
+      assert.deepEqual(await shown(cy), stored.map((m) => ({ id: m.id, user: m.user, text: m.content, own: false })));
+      assert.equal(await cy.locator('#empty').isVisible(), false);
+
+      // ...and is live too: Ann's next message reaches it.
+      await typeAndSend(ann, 'Welcome, Cy');
+      await waitForMessage(cy, 'Welcome, Cy');
+    });
+  });
+
+  test('HTML in a message is shown literally and runs nothing', TEST, async (t) => {
+    const room = 'html';
+    const [ann, bob] = await annAndBob(t, url, room);
+    const typed = [
+      '<img src=x onerror="window.__pwned=1">',
+      '<script>window.__pwned=1</script>',
+      '<b>bold?</b> &amp; &lt;i&gt; "quoted" \'single\'',
+    ];
+    for (const text of typed) await typeAndSend(ann, text);
+    const posted = { user: '<img src=y onerror="window.__pwned=2">', content: '<svg onload="window.__pwned=3"></svg>' };
+    await post(url, { ...posted, room });
+
+    const cy = await openChat(t, url, room, { name: 'cy' });  // the same, through the history
+    const expected = [...typed, posted.content];
+    for (const page of [ann, bob, cy]) {
+      await waitForMessage(page, posted.content);
+      const messages = await shown(page);
+      assert.deepEqual(messages.map((m) => m.text), expected);
+      assert.equal(messages.at(-1).user, posted.user);
+      assert.equal(await page.locator('#log img, #log script, #log svg, #log b, #log i').count(), 0);
+    }
+    for (const page of [ann, bob, cy]) assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  });
+
+  test('Enter sends, Shift+Enter makes a new line, the composer clears and keeps focus', TEST, async (t) => {
+    const room = 'keys';
+    const [ann, bob] = await annAndBob(t, url, room);
+    const composer = ann.locator('#composer');
+
+    await composer.focus();
+    await ann.keyboard.type('first line');
+    const oneLineHeight = (await composer.boundingBox()).height;
+    await ann.keyboard.press('Shift+Enter');
+    await ann.keyboard.type('second line');
+    assert.equal(await composer.inputValue(), 'first line\nsecond line');
+    assert.ok((await composer.boundingBox()).height > oneLineHeight, 'the composer grows with a second line');
+    assert.equal(await ann.locator('#log .message').count(), 0, 'Shift+Enter sent nothing');
+
+    await ann.keyboard.press('Enter');
+    const sent = await waitForMessage(ann, 'first line\nsecond line');
+    assert.equal(sent.own, true);
+    assert.equal(await composer.inputValue(), '');
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), 'composer');
+    await waitForMessage(bob, 'first line\nsecond line');
+
+    // Enter on nothing but white space sends nothing; the Send button works like Enter.
+    await ann.keyboard.type('   ');
+    await ann.keyboard.press('Enter');
+    await composer.fill('sent with the button');
+    await ann.click('#send');
+    await waitForMessage(ann, 'sent with the button');
+    assert.equal(await composer.inputValue(), '');
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), 'composer');
+    assert.deepEqual((await shown(bob)).map((m) => m.text), ['first line\nsecond line', 'sent with the button']);
+  });
+
+  test('a message over 64 KiB is shown as failed, with the reason, and can be discarded', TEST, async (t) => {
+    const room = 'big';
+    const ann = await openChat(t, url, room, { name: 'ann' });
+    const failed = ann.locator('#log .message.own.pending[data-status="failed"]');
+
+    await consoleWatch.expectNetworkErrors(`${url}/messages`, async () => {
+      await ann.locator('#composer').fill('x'.repeat(70 * 1024));
+      await ann.locator('#composer').press('Enter');
+      await failed.waitFor();
+    });
+    assert.match(await failed.locator('.error').textContent(), /longer than 65536 bytes/);
+    assert.equal(await ann.locator('#composer').inputValue(), '');
+    await failed.getByRole('button', { name: 'Discard this message' }).click();
+    await failed.waitFor({ state: 'detached' });
+    assert.equal(await ann.locator('#log .message').count(), 0);
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), 'composer');
+    assert.deepEqual(await history(url, room), []);
+  });
+
+  test('a phone-width viewport renders without horizontal scrolling', TEST, async (t) => {
+    const room = 'phone';
+    const longName = 'a-very-long-name-'.repeat(7).slice(0, 120);
+    await post(url, { room, user: longName, content: 'A name that long still fits' });
+    await post(url, { room, user: 'bob', content: `an unbroken word: ${'W'.repeat(300)}` });
+    await post(url, { room, user: 'bob', content: `a long link: https://example.com/${'path/'.repeat(40)}` });
+    await post(url, { room, user: 'bob', content: 'a\nfew\nshort\nlines' });
+
+    const phone = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+    const ann = await openChat(t, url, 'elsewhere', { name: 'ann', label: 'phone', ...phone });
+    await ann.evaluate((r) => { location.hash = r; }, room);  // two rooms: the recent-rooms strip shows
+    await waitForMessage(ann, 'a\nfew\nshort\nlines');
+    await typeAndSend(ann, `mine, also long: ${'M'.repeat(200)}`);
+
+    const layout = await ann.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      // Elements sticking out to the right, other than inside a box that scrolls or clips sideways
+      // (the recent-rooms strip scrolls on purpose; the message list is checked on its own below).
+      const clipped = (n) => {
+        for (let p = n.parentElement; p && p !== document.body; p = p.parentElement) {
+          if (getComputedStyle(p).overflowX !== 'visible') return true;
+        }
+        return false;
+      };
+      const outside = [...document.body.querySelectorAll('*')]
+        .filter((n) => n.getBoundingClientRect().right > width + 0.5 && !clipped(n))
+        .map((n) => n.id || n.className || n.tagName);
+      const log = document.getElementById('log');
+      window.scrollTo(200, 0);
+      return {
+        width,
+        pageWidth: document.scrollingElement.scrollWidth,
+        scrollX: window.scrollX,
+        logOverflow: log.scrollWidth - log.clientWidth,
+        outside,
+      };
+    });
+    assert.equal(layout.width, 360);
+    assert.ok(layout.pageWidth <= layout.width, `page is ${layout.pageWidth}px wide in a 360px viewport`);
+    assert.equal(layout.scrollX, 0);
+    assert.equal(layout.logOverflow, 0, 'the message list scrolls sideways');
+    assert.deepEqual(layout.outside, []);
+    assert.equal(await ann.locator('#recent').isVisible(), true);
+  });
+
+  test('screenshots of a conversation, light and dark', TEST, async (t) => {
+    const room = 'general';
+    mkdirSync(DOCS, { recursive: true });
+    const ann = await openChat(t, url, room, { name: 'ann' });
+    await post(url, { room, user: 'bob', content: 'Morning! Is the release still on for 10:00?' });
+    await waitForMessage(ann, 'Morning! Is the release still on for 10:00?');
+    await typeAndSend(ann, 'Yes. Staging looks good:\n- all checks green\n- the migration took 40 s');
+    await post(url, { room, user: 'bob', content: 'Great, I will watch the dashboards while it rolls out.' });
+    await waitForMessage(ann, 'Great, I will watch the dashboards while it rolls out.');
+    await typeAndSend(ann, 'Thanks, starting now.');
+
+    const screenshot = async (page, file) => {
+      await page.evaluate(() => document.fonts.ready);
+      await page.screenshot({ path: DOCS + file });
+    };
+    await screenshot(ann, 'screenshot.png');
+    const dark = await openChat(t, url, room, { name: 'ann', label: 'dark', colorScheme: 'dark' });
+    await waitForMessage(dark, 'Thanks, starting now.');
+    await dark.focus('#composer');
+    await screenshot(dark, 'screenshot-dark.png');
+  });
+});
+
+// ---- Against split services: serve-notify and serve-message, each restarted on the port it had
+
+describe('split services', () => {
+  let notifyPort, messagePort, notify, message, url, notifyUrl;
+  before(async () => {
+    notify = await startNotify();
+    notifyUrl = notify.urls.notification;
+    notifyPort = Number(new URL(notifyUrl).port);
+    message = await startMessage({ notifyUrl });
+    url = message.urls.message;
+    messagePort = Number(new URL(url).port);
+  }, { timeout: 20_000 });
+  // Each test starts with both up, even when the one before failed in the middle of an outage.
+  beforeEach(async () => {
+    if (!notify.running) notify = await startNotify({ port: notifyPort });
+    if (!message.running) message = await startMessage({ port: messagePort, notifyUrl });
+  }, { timeout: 20_000 });
+
+  test('the page reconnects and catches up after the notification service restarts', TEST, async (t) => {
+    const room = 'restart';
+    const ann = await openChat(t, url, room, { name: 'ann' });
+    await ann.evaluate(() => {
+      window.__states = [];
+      new MutationObserver(() => window.__states.push(document.body.dataset.state))
+        .observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+    });
+    const expected = ['before the restart, from bob', 'before the restart, from ann'];
+    await post(url, { room, user: 'bob', content: expected[0] });
+    await waitForMessage(ann, expected[0]);
+    const lastBefore = (await typeAndSend(ann, expected[1])).id;
+    const catchUps = [];
+    ann.on('request', (request) => {
+      const { origin, pathname, searchParams } = new URL(request.url());
+      if (origin === url && pathname === '/messages' && searchParams.has('after')) {
+        catchUps.push(searchParams.get('after'));
+      }
+    });
+
+    await consoleWatch.expectNetworkErrors(notifyUrl, async () => {
+      const stopped = await notify.stop();
+      assert.deepEqual(stopped, { code: 0, signal: null }, `serve-notify did not exit cleanly:\n${notify.log}`);
+      await ann.waitForFunction(() => document.body.dataset.state !== 'connected', null, { timeout: WAIT_MS });
+
+      for (let i = 1; i <= 3; i++) {
+        const content = `while the notification service was down, #${i}`;
+        await post(url, { room, user: 'bob', content });
+        expected.push(content);
+      }
+      assert.equal((await shown(ann)).length, 2, 'nothing can arrive while the stream is down');
+
+      notify = await startNotify({ port: notifyPort });
+      await waitForState(ann, 'connected');
+      await waitForMessage(ann, expected.at(-1));
+    });
+
+    // One more, live, after everything queued: by the time it shows, any repeat would have too.
+    expected.push('after the restart');
+    await post(url, { room, user: 'bob', content: expected.at(-1) });
+    await waitForMessage(ann, expected.at(-1));
+
+    const messages = await shown(ann);
+    assert.deepEqual(messages.map((m) => m.text), expected, 'every message once, in order');
+    assert.deepEqual(messages.map((m) => m.id), (await history(url, room)).map((m) => m.id));
+    assert.ok(catchUps.includes(lastBefore), `fetched the gap after ${lastBefore}; fetched after: ${catchUps}`);
+    const states = await ann.evaluate(() => window.__states);
+    assert.ok(states.some((s) => s === 'reconnecting' || s === 'connecting'), `states: ${states}`);
+    assert.equal(states.at(-1), 'connected');
+  });
+
+  test('a send that fails shows Retry, and Retry works once the service is back', TEST, async (t) => {
+    const room = 'retry';
+    const [ann, bob] = await annAndBob(t, url, room);
+    const text = 'sent while the message service was down';
+    const failed = ann.locator('#log .message.own.pending[data-status="failed"]');
+
+    await consoleWatch.expectNetworkErrors(`${url}/messages`, async () => {
+      await message.stop();
+      await ann.locator('#composer').fill(text);
+      await ann.locator('#composer').press('Enter');
+      await failed.waitFor();
+    });
+    assert.equal(await failed.locator('.text').textContent(), text);
+    assert.match(await failed.locator('.error').textContent(), /could not reach the server/i);
+    assert.equal(await ann.locator('#composer').inputValue(), '');
+
+    message = await startMessage({ port: messagePort, notifyUrl });
+    await failed.getByRole('button', { name: 'Retry sending this message' }).click();
+    const sent = await waitForMessage(ann, text);
+    assert.equal(sent.own, true);
+    assert.equal(await ann.locator('#log .pending').count(), 0);
+    assert.deepEqual(await waitForMessage(bob, text), { ...sent, own: false });
+    assert.deepEqual((await history(url, room)).map((m) => m.id), [sent.id]);
+  });
+});
+
+test('no console errors or warnings, and no uncaught exceptions, on any page', (t) => {
+  for (const line of consoleWatch.excused) t.diagnostic(`expected, during a deliberate outage: ${line}`);
+  assert.deepEqual(consoleWatch.problems, []);
+});
