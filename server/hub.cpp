@@ -28,7 +28,11 @@ Hub::~Hub() {
   close(m_stop_fd);
 }
 
-std::size_t Hub::publish(const std::vector<wire::Message>& messages) {
+std::optional<std::size_t> Hub::publish(const std::vector<wire::Message>& messages) {
+  std::lock_guard lock(m_publish_mutex);
+  if (m_stopped) {
+    return std::nullopt;
+  }
   std::size_t added = m_log.append(messages);
   m_published += added;
   m_duplicates += messages.size() - added;
@@ -64,8 +68,12 @@ HubStats Hub::stats() const {
 }
 
 void Hub::shutdown(std::string final_comment) {
-  if (m_stopped.exchange(true)) {
-    return;
+  {
+    std::lock_guard lock(m_publish_mutex);
+    if (m_stopped) {
+      return;
+    }
+    m_stopped = true;
   }
   m_final_comment = std::move(final_comment);
   for (auto& writer : m_writers) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,8 +100,9 @@ class Hub {
   Hub& operator=(const Hub&) = delete;
 
   // Appends messages to the log (ignoring ids it already has) and wakes the writers; returns
-  // how many were new. Never waits on a subscriber.
-  std::size_t publish(const std::vector<wire::Message>& messages);
+  // how many were new, or nothing once shutdown() began (the sender must keep them). Never
+  // waits on a subscriber.
+  std::optional<std::size_t> publish(const std::vector<wire::Message>& messages);
 
   // Subscribes a connected socket to the events of `rooms` (empty: every room) from log seq
   // `from` (a ResumePoint's, for a resume) or, without it, from now on. The socket stays owned
@@ -129,7 +131,8 @@ class Hub {
   EventLog m_log;
   int m_stop_fd = -1;
   std::vector<std::unique_ptr<detail::Writer>> m_writers;
-  std::atomic<bool> m_stopped{false};
+  std::mutex m_publish_mutex;  // a publish and the start of shutdown() do not overlap
+  bool m_stopped = false;
   std::string m_final_comment;
   std::atomic<std::uint64_t> m_next_key{0};
   std::atomic<std::size_t> m_subscribers{0};

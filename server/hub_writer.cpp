@@ -131,6 +131,12 @@ void Writer::run() {
       }
     }
     if (m_stop.load()) {
+      // One last pass, so that what was published before shutdown began goes out too.
+      take_inbox();
+      refresh_window();
+      for (auto& [key, sub] : m_subs) {
+        serve(*sub, Clock::now());
+      }
       break;
     }
     take_inbox();

@@ -12,7 +12,9 @@
 namespace livechat::server {
 
 void HubNotifier::deliver(const std::vector<wire::Message>& messages) {
-  m_hub.publish(messages);
+  if (!m_hub.publish(messages)) {
+    return;  // stopping: they stay in the store's outbox for the next start
+  }
   if (m_delivered && !messages.empty()) {
     m_delivered(messages.back().id);
   }

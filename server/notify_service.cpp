@@ -147,21 +147,28 @@ void NotifyService::install(wire::HttpServer& http) {
   });
 
   // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
-  http.post("/notify",
-            [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
-              auto messages = wire::parse_notifications(body, m_options.limits);
-              if (!messages) {
-                spdlog::debug("POST /notify rejected: {}", messages.error().message);
-                wire::send_error(res, messages.error());
-                return;
-              }
-              std::size_t added = m_hub.publish(*messages);
-              nlohmann::json reply = {{"status", "ok"},
-                                      {"received", messages->size()},
-                                      {"duplicates", messages->size() - added},
-                                      {"clients", m_hub.subscribers()}};
-              wire::send_json(res, 200, reply.dump());
-            });
+  http.post(
+      "/notify", [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
+        auto messages = wire::parse_notifications(body, m_options.limits);
+        if (!messages) {
+          spdlog::debug("POST /notify rejected: {}", messages.error().message);
+          wire::send_error(res, messages.error());
+          return;
+        }
+        auto added = m_hub.publish(*messages);
+        if (!added) {
+          // Streams are closing: the sender keeps the messages for the next instance.
+          res.set_header("Retry-After", "1");
+          wire::send_error(
+              res, {wire::ApiErrorKind::unavailable, "the notification service is shutting down"});
+          return;
+        }
+        nlohmann::json reply = {{"status", "ok"},
+                                {"received", messages->size()},
+                                {"duplicates", messages->size() - *added},
+                                {"clients", m_hub.subscribers()}};
+        wire::send_json(res, 200, reply.dump());
+      });
 
   // GET /health -> {"status":"ok","service":"notify","clients":N,...}
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {

@@ -266,6 +266,7 @@ TEST_CASE("server::Hub") {
     hub.publish({message("1")});
     REQUIRE(a.read_messages(1));
     hub.shutdown();
+    CHECK_FALSE(hub.publish({message("too late")}).has_value());  // its sender keeps it
     REQUIRE(a.wait_ended());
     REQUIRE(b.wait_ended());
     CHECK(a.reason() == server::EndReason::shutdown);
