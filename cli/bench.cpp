@@ -1,13 +1,235 @@
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/command.hpp"
+#include "cli/service_options.hpp"
+#include "client/load.hpp"
+#include "wire/message.hpp"
 
 namespace livechat::cli {
+namespace {
+
+struct BenchOptions {
+  std::size_t listeners = 100;
+  std::size_t messages = 1'000;
+  double rate = 100;
+  std::size_t publishers = 1;
+  std::string message_url = k_default_message_url;
+  std::string notify_url = k_default_notify_url;
+  std::string room = "bench";
+  double timeout_seconds = 120;
+  bool json = false;
+};
+
+// Exit code of a run that completed but lost messages, so scripts can tell it from a failure.
+constexpr int k_exit_lost = 2;
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+// Formats microseconds as milliseconds with two decimals.
+std::string ms(std::uint64_t micros) { return fixed(static_cast<double>(micros) / 1000.0, 2); }
+
+double ms_value(std::uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
+std::string progress_line(const client::BenchProgress& p, std::size_t listeners,
+                          std::size_t messages) {
+  using Phase = client::BenchProgress::Phase;
+  std::string line = fixed(p.elapsed_seconds, 1) + " s  ";
+  if (p.phase == Phase::connecting) {
+    return line + "connecting: " + std::to_string(p.connected) + "/" + std::to_string(listeners) +
+           " streams, " + std::to_string(p.failed) + " failed";
+  }
+  line += p.phase == Phase::publishing ? "publishing: " : "draining: ";
+  return line + std::to_string(p.published) + "/" + std::to_string(messages) + " sent, " +
+         std::to_string(p.received) + "/" + std::to_string(p.expected) + " delivered";
+}
+
+nlohmann::json report_json(const client::BenchReport& r) {
+  const auto& d = r.deliveries;
+  nlohmann::json server = nullptr;
+  if (r.server) {
+    server = {{"pid", r.server->pid},
+              {"start_rss_mb", std::round(r.server->start_rss_mb * 10) / 10},
+              {"peak_rss_mb", std::round(r.server->peak_rss_mb * 10) / 10},
+              {"peak_threads", r.server->peak_threads}};
+  }
+  return {
+      {"listeners", r.listeners},
+      {"connected", r.connected},
+      {"connect_failed", r.connect_failed},
+      {"connect_error", r.connect_error},
+      {"connect_seconds", r.connect_seconds},
+      {"messages", r.messages},
+      {"published", r.published},
+      {"publish_errors", r.publish_errors},
+      {"publish_error", r.publish_error},
+      {"publish_seconds", r.publish_seconds},
+      {"publish_rate", r.publish_rate},
+      {"publish_rtt_ms",
+       {{"p50", ms_value(r.publish_rtt.percentile(50))},
+        {"p99", ms_value(r.publish_rtt.percentile(99))},
+        {"max", ms_value(r.publish_rtt.max())}}},
+      {"expected", d.expected},
+      {"received", d.received},
+      {"lost", d.lost},
+      {"duplicated", d.duplicated},
+      {"out_of_order", d.out_of_order},
+      {"unexpected", d.unexpected},
+      {"deliveries_per_second", r.deliveries_per_second},
+      {"latency_ms",
+       {{"p50", ms_value(r.latency.percentile(50))},
+        {"p90", ms_value(r.latency.percentile(90))},
+        {"p99", ms_value(r.latency.percentile(99))},
+        {"p99_9", ms_value(r.latency.percentile(99.9))},
+        {"max", ms_value(r.latency.max())},
+        {"mean", std::round(r.latency.mean()) / 1000.0}}},
+      {"reconnects", r.reconnects},
+      {"closed", r.closed},
+      {"resets", r.resets},
+      {"server", server},
+      {"timed_out", r.timed_out},
+      {"elapsed_seconds", r.elapsed_seconds},
+  };
+}
+
+void print_human(const client::BenchReport& r) {
+  const auto& d = r.deliveries;
+  std::vector<std::pair<std::string, std::string>> lines = {
+      {"listeners", std::to_string(r.connected) + " of " + std::to_string(r.listeners) +
+                        " connected in " + fixed(r.connect_seconds, 2) + " s, " +
+                        std::to_string(r.connect_failed) + " failed"},
+      {"published", std::to_string(r.published) + " of " + std::to_string(r.messages) + " in " +
+                        fixed(r.publish_seconds, 2) + " s (" + fixed(r.publish_rate, 1) +
+                        " msg/s), " + std::to_string(r.publish_errors) + " errors"},
+      {"publish rtt", "p50 " + ms(r.publish_rtt.percentile(50)) + " ms, p99 " +
+                          ms(r.publish_rtt.percentile(99)) + " ms"},
+      {"deliveries", std::to_string(d.received) + " of " + std::to_string(d.expected) + " (" +
+                         fixed(r.deliveries_per_second, 0) + "/s)"},
+      {"lost", std::to_string(d.lost)},
+      {"duplicated", std::to_string(d.duplicated)},
+      {"out of order", std::to_string(d.out_of_order)},
+      {"latency", "p50 " + ms(r.latency.percentile(50)) + " ms, p90 " +
+                      ms(r.latency.percentile(90)) + " ms, p99 " + ms(r.latency.percentile(99)) +
+                      " ms, p99.9 " + ms(r.latency.percentile(99.9)) + " ms, max " +
+                      ms(r.latency.max()) + " ms"},
+      {"reconnects", std::to_string(r.reconnects) + " (" + std::to_string(r.closed) +
+                         " streams closed by the server, " + std::to_string(r.resets) +
+                         " told to reset)"},
+  };
+  if (r.server) {
+    lines.emplace_back("server", "pid " + std::to_string(r.server->pid) + ", peak RSS " +
+                                     fixed(r.server->peak_rss_mb, 1) + " MB (" +
+                                     fixed(r.server->start_rss_mb, 1) + " MB at start), " +
+                                     std::to_string(r.server->peak_threads) + " threads at most");
+  }
+  if (r.timed_out) {
+    lines.emplace_back("timed out", "yes, after " + fixed(r.elapsed_seconds, 1) + " s");
+  }
+  for (const auto& [name, value] : lines) {
+    std::string label = name + ":";
+    label.resize(14, ' ');
+    std::cout << label << value << "\n";
+  }
+  std::cout << std::flush;
+}
+
+int run_bench(const BenchOptions& o) {
+  if (!wire::is_valid_room(o.room)) {
+    throw UserError("--room: '" + o.room + "' is not a room name (1-64 of A-Z a-z 0-9 _ . -)");
+  }
+  client::BenchConfig config;
+  config.listeners = o.listeners;
+  config.messages = o.messages;
+  config.rate = o.rate;
+  config.publishers = o.publishers;
+  config.message_endpoint = require_endpoint(o.message_url, "--message-url");
+  config.notify_endpoint = require_endpoint(o.notify_url, "--notify-url");
+  config.room = o.room;
+  config.time_limit = std::chrono::milliseconds(std::lround(o.timeout_seconds * 1000));
+
+  const bool live = isatty(STDERR_FILENO) != 0;
+  auto on_progress = [&](const client::BenchProgress& p) {
+    std::cerr << "\r" << progress_line(p, o.listeners, o.messages) << "\033[K" << std::flush;
+  };
+  auto result = client::run_bench(
+      config, live ? client::BenchProgressHandler(on_progress) : client::BenchProgressHandler());
+  if (live) {
+    std::cerr << "\r\033[K" << std::flush;
+  }
+  if (!result) {
+    throw UserError(result.error().message);
+  }
+  const auto& report = *result;
+  if (o.json) {
+    std::cout << report_json(report).dump() << "\n" << std::flush;
+  } else {
+    print_human(report);
+  }
+  if (report.connect_failed > 0) {
+    throw UserError(std::to_string(report.connect_failed) + " of " +
+                    std::to_string(report.listeners) +
+                    " streams did not connect: " + report.connect_error);
+  }
+  if (report.publish_errors > 0) {
+    throw UserError(std::to_string(report.publish_errors) + " of " +
+                    std::to_string(report.messages) +
+                    " messages were not published: " + report.publish_error);
+  }
+  if (report.timed_out) {
+    throw UserError("the run did not finish within --timeout " + fixed(o.timeout_seconds, 0) +
+                    " s");
+  }
+  return report.deliveries.lost > 0 ? k_exit_lost : 0;
+}
+
+}  // namespace
 
 Command setup_bench(CLI::App& parent) {
+  auto options = std::make_shared<BenchOptions>();
   auto* app = parent.add_subcommand("bench", "Load both services and report what users see");
-  return {app, [] { return 1; }};
+  app->footer(
+      "Exit status: 0 when every message reached every stream, 2 when the run completed but "
+      "lost messages, 1 when streams could not connect or messages could not be published.");
+  app->add_option("-n,--listeners", options->listeners, "SSE streams to open and keep open")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+      ->capture_default_str();
+  app->add_option("-m,--messages", options->messages, "Messages to publish once all are open")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  app->add_option("--rate", options->rate,
+                  "Messages per second to publish (0: as fast as possible)")
+      ->check(CLI::Range(0.0, 1e7))
+      ->capture_default_str();
+  app->add_option("--publishers", options->publishers,
+                  "Kept-alive connections that share the publishing")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
+      ->capture_default_str();
+  app->add_option("--message-url", options->message_url, "Message service to publish to")
+      ->envname("MESSAGE_SERVICE_URL")
+      ->capture_default_str();
+  app->add_option("--notify-url", options->notify_url, "Notification service to stream from")
+      ->envname("NOTIFICATION_SERVICE_URL")
+      ->capture_default_str();
+  app->add_option("--room", options->room, "Room the bench messages go to")->capture_default_str();
+  app->add_option("--timeout", options->timeout_seconds,
+                  "Seconds the whole run may take before it stops and reports")
+      ->check(CLI::Range(0.1, 86'400.0))
+      ->capture_default_str();
+  app->add_flag("--json", options->json, "Print the report as one JSON object");
+  return {app, [options] { return run_bench(*options); }};
 }
 
 }  // namespace livechat::cli
