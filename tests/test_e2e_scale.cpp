@@ -1,0 +1,131 @@
+// End to end at scale: thousands of streams on one server, and `livechat bench` against it.
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "client/load.hpp"
+#include "client/publisher.hpp"
+#include "client/stream_pool.hpp"
+#include "tests/support/process.hpp"
+#include "wire/message.hpp"
+
+using namespace livechat::test;
+using json = nlohmann::json;
+namespace client = livechat::client;
+
+namespace {
+
+// Keeps the sequence numbers each stream received, in arrival order.
+class Recorder : public client::StreamHandler {
+ public:
+  explicit Recorder(std::size_t streams) : m_received(streams) {}
+
+  void on_event(std::size_t index, std::size_t, const livechat::wire::sse::Event& event,
+                std::chrono::steady_clock::time_point) override {
+    auto payload = client::parse_bench_notification(event.data);
+    std::lock_guard lock(m_mutex);
+    if (event.type == "message" && payload) {
+      m_received[index].push_back(payload->seq);
+      ++m_total;
+    }
+  }
+
+  std::size_t total() const {
+    std::lock_guard lock(m_mutex);
+    return m_total;
+  }
+
+  std::vector<std::vector<std::uint64_t>> received() const {
+    std::lock_guard lock(m_mutex);
+    return m_received;
+  }
+
+ private:
+  mutable std::mutex m_mutex;
+  std::vector<std::vector<std::uint64_t>> m_received;
+  std::size_t m_total = 0;
+};
+
+livechat::wire::Endpoint endpoint(const std::string& url) {
+  auto parsed = livechat::wire::parse_endpoint(url);
+  REQUIRE(parsed);
+  return *parsed;
+}
+
+int health_clients(httplib::Client& health) {
+  auto result = health.Get("/health");
+  return result ? json::parse(result->body)["clients"].get<int>() : -1;
+}
+
+}  // namespace
+
+TEST_CASE("2,000 concurrent streams", "[e2e]") {
+  constexpr std::size_t k_streams = 2'000;
+  constexpr std::uint64_t k_messages = 20;
+  LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
+  httplib::Client health("127.0.0.1", server.port("notification"));
+
+  Recorder recorder(k_streams);
+  client::StreamPoolConfig config;
+  config.endpoint = endpoint(server.url("notification"));
+  config.target = "/events?room=scale";
+  config.streams = k_streams;
+  config.loops = 2;
+  client::StreamPool pool(config, recorder);
+  REQUIRE_FALSE(pool.start());
+  REQUIRE(eventually([&] { return pool.pending() == 0; }, 30s));
+  REQUIRE(pool.connected() == k_streams);
+  CHECK(pool.failed() == 0);
+  CHECK(eventually([&] { return health_clients(health) == static_cast<int>(k_streams); }));
+
+  client::Publisher publisher(endpoint(server.url("message")));
+  for (std::uint64_t seq = 0; seq < k_messages; ++seq) {
+    REQUIRE(publisher.send(client::bench_content(seq, 0), "scale", "scale"));
+  }
+  CHECK(eventually([&] { return recorder.total() >= k_streams * k_messages; }, 20s));
+  auto received = recorder.received();
+  std::size_t complete = 0;
+  for (const auto& stream : received) {
+    bool in_order = stream.size() == k_messages;
+    for (std::uint64_t seq = 0; in_order && seq < k_messages; ++seq) {
+      in_order = stream[seq] == seq;
+    }
+    complete += in_order ? 1 : 0;
+  }
+  CHECK(complete == k_streams);
+  CHECK(recorder.total() == k_streams * k_messages);
+
+  pool.stop();
+  CHECK(pool.connected() == 0);
+  CHECK(eventually([&] { return health_clients(health) == 0; }));
+}
+
+TEST_CASE("bench against a real server", "[e2e]") {
+  LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
+  auto run =
+      run_livechat({"bench", "-n", "50", "-m", "200", "--rate", "400", "--json", "--message-url",
+                    server.url("message"), "--notify-url", server.url("notification")},
+                   {}, std::nullopt, 60s);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.code == 0);
+  auto report = json::parse(run.out);
+  CHECK(report["connected"] == 50);
+  CHECK(report["published"] == 200);
+  CHECK(report["received"] == 50 * 200);
+  CHECK(report["lost"] == 0);
+  CHECK(report["duplicated"] == 0);
+  CHECK(report["out_of_order"] == 0);
+  CHECK(report["server"]["pid"] == server.process().pid());
+}
+
+TEST_CASE("bench without a notification service", "[e2e]") {
+  auto run = run_livechat({"bench", "-n", "5", "-m", "5", "--notify-url",
+                           "http://127.0.0.1:" + std::to_string(free_port())});
+  CHECK(run.code == 1);
+  CHECK(run.err.rfind("livechat: error: no stream opened to the notification service", 0) == 0);
+  CHECK(run.out.empty());
+}
