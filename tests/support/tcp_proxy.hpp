@@ -1,0 +1,72 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace livechat::test {
+
+// Forwards loopback TCP connections to a target port, and cuts or refuses them on demand.
+class TcpProxy {
+ public:
+  // Listens on a free port of 127.0.0.1 and forwards each connection to 127.0.0.1:`target_port`.
+  explicit TcpProxy(int target_port);
+  // Stops accepting, closes every connection and joins every thread.
+  ~TcpProxy();
+  TcpProxy(const TcpProxy&) = delete;
+  TcpProxy& operator=(const TcpProxy&) = delete;
+
+  // Returns the port the proxy listens on.
+  int port() const { return m_port; }
+
+  // Closes every current connection on both sides at once (with a reset).
+  void cut_all();
+
+  // Makes new connections be accepted and reset at once (true) or forwarded again (false).
+  void set_refusing(bool refusing);
+
+  // Starts a thread that cuts every connection after random pauses in [min, max].
+  void start_random_cuts(std::chrono::milliseconds min, std::chrono::milliseconds max,
+                         std::uint32_t seed);
+
+  // Stops the random cuts and waits for their thread.
+  void stop_random_cuts();
+
+  // Returns how many connections the proxy accepted so far (refused ones included).
+  std::size_t connections() const { return m_connections.load(); }
+
+  // Returns how many forwarded connections were cut so far.
+  std::size_t cuts() const { return m_cuts.load(); }
+
+ private:
+  struct Link;
+
+  void accept_loop();
+  void relay(const std::shared_ptr<Link>& link);
+  void reap_finished();
+
+  int m_target_port = 0;
+  int m_port = 0;
+  int m_listen_fd = -1;
+  int m_wake_fd = -1;
+  std::atomic<bool> m_stopping{false};
+  std::atomic<bool> m_refusing{false};
+  std::atomic<std::size_t> m_connections{0};
+  std::atomic<std::size_t> m_cuts{0};
+  std::mutex m_mutex;
+  std::list<std::shared_ptr<Link>> m_links;
+  std::thread m_acceptor;
+
+  std::mutex m_cut_mutex;
+  std::condition_variable m_cut_changed;
+  bool m_cutting = false;
+  std::thread m_cutter;
+};
+
+}  // namespace livechat::test
