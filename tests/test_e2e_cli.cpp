@@ -5,26 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 
 using namespace livechat::test;
 using json = nlohmann::json;
 
-namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      lines.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return lines;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("livechat send and listen", "[e2e]") {
   LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
@@ -61,7 +48,7 @@ TEST_CASE("livechat send and listen", "[e2e]") {
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
     auto sent = run_livechat({"send", "--url", message_url}, {}, "one\n\ntwo\r\nthree\n");
     CHECK(sent.code == 0);
-    CHECK(lines_of(sent.out).size() == 3);
+    CHECK(split_lines(sent.out).size() == 3);
     REQUIRE(listener.wait_exit(10s) == 0);
     auto lines = listener.out_lines();
     REQUIRE(lines.size() == 3);
@@ -83,7 +70,7 @@ TEST_CASE("livechat send and listen", "[e2e]") {
     auto result = run_livechat({"send", "--url", message_url, "--room", "bad room", "hi"});
     CHECK(result.code == 1);
     CHECK(result.out.empty());
-    CHECK(lines_of(result.err).size() == 1);
+    CHECK(split_lines(result.err).size() == 1);
     CHECK(result.err.find("livechat: error: the message service refused the message") == 0);
     CHECK(result.err.find("room") != std::string::npos);
   }
@@ -115,7 +102,7 @@ TEST_CASE("livechat command line errors", "[e2e]") {
   SECTION("send to a service that is not running") {
     auto result = run_livechat({"send", "--url", dead_url, "hi"});
     CHECK(result.code == 1);
-    CHECK(lines_of(result.err).size() == 1);
+    CHECK(split_lines(result.err).size() == 1);
     CHECK(result.err == "livechat: error: cannot reach the message service at " + dead_url +
                             " (connection refused): is livechat serve-message running?\n");
   }

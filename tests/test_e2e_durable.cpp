@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 
@@ -14,24 +15,6 @@ using namespace livechat::test;
 using json = nlohmann::json;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "livechat-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string post(int port, const std::string& content) {
-  httplib::Client client("127.0.0.1", port);
-  auto result = client.Post("/messages", json{{"content", content}}.dump(), "application/json");
-  REQUIRE(result);
-  REQUIRE(result->status == 201);
-  return json::parse(result->body)["id"];
-}
 
 std::vector<std::string> history_ids(int port) {
   httplib::Client client("127.0.0.1", port);
@@ -57,13 +40,13 @@ TEST_CASE("durable messages", "[e2e]") {
     {
       LivechatServer server({"serve", "--port", "0", "--notify-port", "0", "--db", db});
       for (int i = 0; i < 5; ++i) {
-        before.push_back(post(server.port("message"), "m" + std::to_string(i)));
+        before.push_back(post_message(server.port("message"), "m" + std::to_string(i)));
       }
       REQUIRE(server.stop() == 0);
     }
     LivechatServer again({"serve", "--port", "0", "--notify-port", "0", "--db", db});
     CHECK(history_ids(again.port("message")) == before);
-    auto next = post(again.port("message"), "after the restart");
+    auto next = post_message(again.port("message"), "after the restart");
     CHECK(next > before.back());
     CHECK(history_ids(again.port("message")).size() == 6);
   }
@@ -79,13 +62,13 @@ TEST_CASE("durable messages", "[e2e]") {
                     "--message-url", message.url("message")});
     REQUIRE(listener.wait_until(
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
-    std::vector<std::string> sent = {post(message.port("message"), "before")};
+    std::vector<std::string> sent = {post_message(message.port("message"), "before")};
     REQUIRE(listener.wait_for_lines(1, 10s));
 
     REQUIRE(notify->stop() == 0);
     notify.reset();
     for (int i = 0; i < 100; ++i) {
-      sent.push_back(post(message.port("message"), "while down " + std::to_string(i)));
+      sent.push_back(post_message(message.port("message"), "while down " + std::to_string(i)));
     }
     notify = std::make_unique<LivechatServer>(std::vector<std::string>{
         "serve-notify", "--port", std::to_string(notify_port), "--retry", "100"});
@@ -106,7 +89,7 @@ TEST_CASE("durable messages", "[e2e]") {
       LivechatServer message(
           {"serve-message", "--port", "0", "--db", db, "--notify-url", notify_url});
       for (int i = 0; i < 30; ++i) {
-        sent.push_back(post(message.port("message"), "queued " + std::to_string(i)));
+        sent.push_back(post_message(message.port("message"), "queued " + std::to_string(i)));
       }
       REQUIRE(message.stop() == 0);
     }
@@ -129,7 +112,7 @@ TEST_CASE("durable messages", "[e2e]") {
   SECTION("an unusable --db is one clear error line at start-up") {
     std::ofstream(dir.file("junk.db")) << std::string(4096, 'j');
     for (const auto& bad :
-         {dir.file("junk.db"), dir.path.string(), std::string("/proc/livechat.db")}) {
+         {dir.file("junk.db"), dir.path().string(), std::string("/proc/livechat.db")}) {
       auto result = run_livechat({"serve-message", "--port", "0", "--db", bad});
       INFO(result.err);
       CHECK(result.code == 1);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 
@@ -12,12 +13,6 @@ using namespace livechat::test;
 using json = nlohmann::json;
 
 namespace {
-
-LivechatServer start_serve(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"serve", "--port", "0", "--notify-port", "0"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return LivechatServer(args);
-}
 
 httplib::Result post(int port, const std::string& path, const std::string& body,
                      const std::string& type = "application/json") {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 
@@ -12,12 +13,6 @@ using namespace livechat::test;
 using json = nlohmann::json;
 
 namespace {
-
-LivechatServer start_serve(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"serve", "--port", "0", "--notify-port", "0"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return LivechatServer(args);
-}
 
 std::string post(httplib::Client& client, const std::string& content) {
   auto result = client.Post("/messages", json{{"content", content}}.dump(), "application/json");

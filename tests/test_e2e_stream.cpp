@@ -5,23 +5,14 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 
 using namespace livechat::test;
 using json = nlohmann::json;
 
-namespace {
-
-std::string post_message(int port, const std::string& content) {
-  httplib::Client client("127.0.0.1", port);
-  auto result = client.Post("/messages", json{{"content", content}}.dump(), "application/json");
-  REQUIRE(result);
-  REQUIRE(result->status == 201);
-  return json::parse(result->body)["id"];
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("split services", "[e2e]") {
   SECTION("serve-message hands messages to serve-notify over HTTP, in order") {

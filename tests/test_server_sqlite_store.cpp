@@ -8,22 +8,13 @@
 
 #include "server/sqlite.hpp"
 #include "server/sqlite_store.hpp"
+#include "tests/support/helpers.hpp"
 #include "wire/id.hpp"
 
 using namespace livechat;
+using livechat::test::TempDir;
 
 namespace {
-
-// A directory of its own for one test, removed afterwards.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "livechat-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 wire::Message message(std::int64_t micros, const std::string& room = "general") {
   return {wire::format_id(micros), "content " + std::to_string(micros), "tester", room,
@@ -130,7 +121,7 @@ TEST_CASE("server::SqliteStore") {
   SECTION("a file that is not a database is a clear error") {
     std::ofstream(dir.file("junk.db")) << std::string(4096, 'j');
     CHECK_THROWS_WITH(server::SqliteStore(dir.file("junk.db")), Catch::Contains("not a database"));
-    CHECK_THROWS_AS(server::SqliteStore(dir.path.string()), server::sqlite::Error);
+    CHECK_THROWS_AS(server::SqliteStore(dir.path().string()), server::sqlite::Error);
     CHECK_THROWS_AS(server::SqliteStore(dir.file("missing/dir.db")), server::sqlite::Error);
   }
 }

@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include "tests/support/helpers.hpp"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -189,18 +191,7 @@ std::string Child::err() const {
   return m_err;
 }
 
-std::vector<std::string> Child::out_lines() const {
-  std::vector<std::string> lines;
-  std::string text = out();
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      lines.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return lines;
-}
+std::vector<std::string> Child::out_lines() const { return split_lines(out()); }
 
 Finished run_livechat(std::vector<std::string> args, std::map<std::string, std::string> env,
                       std::optional<std::string> stdin_text, std::chrono::milliseconds timeout) {

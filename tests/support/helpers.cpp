@@ -1,0 +1,51 @@
+#include "tests/support/helpers.hpp"
+
+#include <httplib.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+namespace livechat::test {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "livechat-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot make a temporary directory");
+  }
+  m_path = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(m_path, ignored);
+}
+
+LivechatServer start_serve(std::vector<std::string> extra) {
+  std::vector<std::string> args = {"serve", "--port", "0", "--notify-port", "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return LivechatServer(args);
+}
+
+std::string post_message(int port, const std::string& content) {
+  httplib::Client client("127.0.0.1", port);
+  auto result =
+      client.Post("/messages", nlohmann::json{{"content", content}}.dump(), "application/json");
+  REQUIRE(result);
+  REQUIRE(result->status == 201);
+  return nlohmann::json::parse(result->body)["id"];
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      lines.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return lines;
+}
+
+}  // namespace livechat::test

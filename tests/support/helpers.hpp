@@ -1,0 +1,37 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.hpp"
+
+namespace livechat::test {
+
+// A directory of its own for one test, removed afterwards.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // Returns the path of a file in it.
+  std::string file(const std::string& name) const { return (m_path / name).string(); }
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+// Starts `livechat serve` on free loopback ports, with extra options.
+LivechatServer start_serve(std::vector<std::string> extra = {});
+
+// Posts a message to the message service on a loopback port and returns its id (a 201 is
+// required).
+std::string post_message(int port, const std::string& content);
+
+// Splits text into its complete lines.
+std::vector<std::string> split_lines(const std::string& text);
+
+}  // namespace livechat::test
