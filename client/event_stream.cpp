@@ -60,6 +60,7 @@ StreamEnd EventStream::run(const StreamRequest& request, const Handler& on_event
   std::string error_body;
   bool handler_stopped = false;
   bool broken = false;
+  auto last_read = std::chrono::steady_clock::now();
   auto result = m_client->Get(
       events_path(m_endpoint, request), headers,
       [&](const httplib::Response& response) {
@@ -67,6 +68,7 @@ StreamEnd EventStream::run(const StreamRequest& request, const Handler& on_event
         return true;
       },
       [&](const char* data, std::size_t length) {
+        last_read = std::chrono::steady_clock::now();
         if (status != 200) {
           error_body.append(data, std::min<std::size_t>(length, 4096));
           return true;
@@ -95,8 +97,12 @@ StreamEnd EventStream::run(const StreamRequest& request, const Handler& on_event
     if (status == 0) {
       return {StreamEnd::Kind::refused, wire::describe(error), 0};
     }
+    bool silent = std::chrono::steady_clock::now() - last_read >= request.idle_timeout;
+    if (error == httplib::Error::Read && silent) {
+      return {StreamEnd::Kind::timed_out, "the stream went silent", status};
+    }
     if (error == httplib::Error::Read) {
-      return {StreamEnd::Kind::timed_out, "the stream was silent or cut", status};
+      return {StreamEnd::Kind::closed, "the connection was cut", status};
     }
     return {StreamEnd::Kind::closed, wire::describe(error), status};
   }

@@ -12,19 +12,10 @@ namespace {
 constexpr std::size_t k_recent_ids = 4096;
 
 std::string describe(const StreamEnd& end) {
-  using Kind = StreamEnd::Kind;
-  switch (end.kind) {
-    case Kind::refused:
-      return end.detail;
-    case Kind::rejected:
-      return "HTTP " + std::to_string(end.status) + (end.detail.empty() ? "" : ": " + end.detail);
-    case Kind::timed_out:
-      return "the stream went silent";
-    case Kind::broken:
-      return end.detail;
-    default:
-      return "the stream ended";
+  if (end.kind == StreamEnd::Kind::rejected) {
+    return "HTTP " + std::to_string(end.status) + (end.detail.empty() ? "" : ": " + end.detail);
   }
+  return end.detail.empty() ? "the stream ended" : end.detail;
 }
 
 // A request the service will never take (a bad room, a bad id): retrying cannot help.
