@@ -199,6 +199,17 @@ TEST_CASE("stream upkeep", "[e2e]") {
   }
 }
 
+TEST_CASE("listen takes a silent stream for dead and reconnects", "[e2e]") {
+  // No heartbeat for an hour: after --idle-timeout of silence the stream counts as dead.
+  auto server = start_serve({"--heartbeat", "3600"});
+  auto listened = run_livechat({"listen", "--url", server.url("notification"), "--idle-timeout",
+                                "0.3", "--max-retries", "1"});
+  CHECK(listened.code == 1);
+  CHECK(listened.err.find("reconnecting in") != std::string::npos);
+  CHECK(listened.err.find("(the stream went silent)") != std::string::npos);
+  CHECK(listened.err.find("connected\nreconnecting") != std::string::npos);
+}
+
 TEST_CASE("listen --since", "[e2e]") {
   auto server = start_serve();
   httplib::Client messages("127.0.0.1", server.port("message"));
