@@ -115,8 +115,28 @@ async function post(baseUrl, message) {
 // ---- Against `livechat serve` (both services in one process)
 
 describe('livechat serve', () => {
-  let url;
-  before(async () => { url = (await startServe()).urls.message; }, { timeout: 20_000 });
+  let url, urls;
+  before(async () => { ({ urls } = await startServe()); url = urls.message; }, { timeout: 20_000 });
+
+  test('opened from file://, it finds the services through ?message= and &notify=', TEST, async (t) => {
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    contexts.add(context);
+    t.after(() => closeContext(context));
+    context.setDefaultTimeout(WAIT_MS);
+    const page = await context.newPage();
+    consoleWatch.watch(page, 'file');
+    const file = new URL('../../www/index.html', import.meta.url);
+    file.search = `?message=${encodeURIComponent(urls.message)}&notify=${encodeURIComponent(urls.notification)}`;
+    file.hash = '#fromfile';
+    await page.goto(file.href);
+    await waitForState(page, 'connected');
+    await post(url, { content: 'to a page opened from a file', room: 'fromfile' });
+    await waitForMessage(page, 'to a page opened from a file');
+    await typeAndSend(page, 'sent from a page opened from a file');
+    const stored = await history(url, 'fromfile');
+    assert.deepEqual(stored.map((m) => m.content),
+      ['to a page opened from a file', 'sent from a page opened from a file']);
+  });
 
   describe('two people chatting', () => {
     const room = 'lobby';
