@@ -28,6 +28,9 @@ struct BenchOptions {
   std::string room = "bench";
   double timeout_seconds = 120;
   bool json = false;
+  std::string events_url;   // a foreign server's SSE stream; empty: livechat's
+  std::string publish_url;  // a foreign server's publish endpoint; empty: livechat's
+  std::string publish_body{client::k_default_publish_body};
 };
 
 // Exit code of a run that completed but lost messages, so scripts can tell it from a failure.
@@ -43,6 +46,16 @@ std::string fixed(double value, int decimals) {
 std::string ms(std::uint64_t micros) { return fixed(static_cast<double>(micros) / 1000.0, 2); }
 
 double ms_value(std::uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
+// Reads a foreign server's URL: the endpoint and the path and query to request.
+client::ForeignUrl foreign_url(const std::string& url, const std::string& flag) {
+  client::ForeignUrl out;
+  out.endpoint = require_endpoint(url, flag);
+  auto scheme = url.find("://");
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  out.target = slash == std::string::npos ? "/" : url.substr(slash, url.find('#') - slash);
+  return out;
+}
 
 std::string progress_line(const client::BenchProgress& p, std::size_t listeners,
                           std::size_t messages) {
@@ -159,6 +172,13 @@ int run_bench(const BenchOptions& o) {
   config.notify_endpoint = require_endpoint(o.notify_url, "--notify-url");
   config.room = o.room;
   config.time_limit = std::chrono::milliseconds(std::lround(o.timeout_seconds * 1000));
+  if (!o.events_url.empty()) {
+    config.events = foreign_url(o.events_url, "--events-url");
+  }
+  if (!o.publish_url.empty()) {
+    config.publish = foreign_url(o.publish_url, "--publish-url");
+    config.publish_body = o.publish_body;
+  }
 
   const bool live = isatty(STDERR_FILENO) != 0;
   auto on_progress = [&](const client::BenchProgress& p) {
@@ -227,6 +247,15 @@ Command setup_bench(CLI::App& parent) {
   app->add_option("--timeout", options->timeout_seconds,
                   "Seconds the whole run may take before it stops and reports")
       ->check(CLI::Range(0.1, 86'400.0))
+      ->capture_default_str();
+  app->add_option("--events-url", options->events_url,
+                  "SSE stream of a server that is not livechat, opened by every listener "
+                  "(connected on its 200 head; payloads found in the raw data)");
+  app->add_option("--publish-url", options->publish_url,
+                  "Where to POST each payload on a server that is not livechat (2xx: published)");
+  app->add_option("--publish-body", options->publish_body,
+                  "Body posted to --publish-url, {content} replaced by the payload (sent as JSON "
+                  "when it starts with { or [, else as text/plain)")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print the report as one JSON object");
   return {app, [options] { return run_bench(*options); }};

@@ -101,4 +101,39 @@ std::optional<BenchPayload> parse_bench_notification(std::string_view json) {
   return payload;
 }
 
+std::optional<BenchPayload> parse_bench_data(std::string_view data) {
+  constexpr std::string_view k_prefix = "bench ";
+  for (auto at = data.find(k_prefix); at != std::string_view::npos;
+       at = data.find(k_prefix, at + 1)) {
+    const char* end = data.data() + data.size();
+    BenchPayload payload;
+    auto [after_seq, e1] = std::from_chars(data.data() + at + k_prefix.size(), end, payload.seq);
+    if (e1 != std::errc{} || after_seq == end || *after_seq != ' ') {
+      continue;
+    }
+    auto [after_ns, e2] = std::from_chars(after_seq + 1, end, payload.sent_ns);
+    if (e2 == std::errc{} && (after_ns == end || *after_ns != '.')) {
+      return payload;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string expand_publish_body(std::string_view body_template, std::string_view content) {
+  constexpr std::string_view k_slot = "{content}";
+  std::string out;
+  for (auto at = body_template.find(k_slot); at != std::string_view::npos;
+       at = body_template.find(k_slot)) {
+    out.append(body_template.substr(0, at)).append(content);
+    body_template.remove_prefix(at + k_slot.size());
+  }
+  return out.append(body_template);
+}
+
+std::string publish_content_type(std::string_view body) {
+  auto first = body.find_first_not_of(" \t\r\n");
+  bool json = first != std::string_view::npos && (body[first] == '{' || body[first] == '[');
+  return json ? "application/json" : "text/plain";
+}
+
 }  // namespace livechat::client

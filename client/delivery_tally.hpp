@@ -65,4 +65,14 @@ std::string bench_content(std::uint64_t seq, std::int64_t sent_ns);
 // Finds the bench payload in a notification's JSON, without a full parse when it can.
 std::optional<BenchPayload> parse_bench_notification(std::string_view json);
 
+// Finds the first bench payload anywhere in an event's data: a foreign server's raw body, or
+// JSON that carries it in a string.
+std::optional<BenchPayload> parse_bench_data(std::string_view data);
+
+// Replaces every "{content}" in a publish body template with `content`.
+std::string expand_publish_body(std::string_view body_template, std::string_view content);
+
+// Tells the Content-Type of a publish body: JSON when it looks like an object or array.
+std::string publish_content_type(std::string_view body);
+
 }  // namespace livechat::client

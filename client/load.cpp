@@ -1,6 +1,7 @@
 #include "client/load.hpp"
 
 #include <dirent.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "client/publisher.hpp"
 #include "client/stream_pool.hpp"
+#include "wire/http_client.hpp"
 #include "wire/id.hpp"
 #include "wire/message.hpp"
 
@@ -46,8 +48,11 @@ struct alignas(64) LoopTally {
 // Turns stream events into deliveries: the tally, latency and counts.
 class BenchListener : public StreamHandler {
  public:
-  BenchListener(std::size_t listeners, std::size_t messages, std::int64_t start_ns)
-      : m_tally(listeners, messages), m_listening(listeners), m_start_ns(start_ns) {
+  BenchListener(std::size_t listeners, std::size_t messages, std::int64_t start_ns, bool foreign)
+      : m_tally(listeners, messages),
+        m_listening(listeners),
+        m_start_ns(start_ns),
+        m_foreign(foreign) {
     for (auto& l : m_loops) {
       l = std::make_unique<LoopTally>();
     }
@@ -67,12 +72,12 @@ class BenchListener : public StreamHandler {
     if (event.type != "message") {
       return;
     }
-    auto payload = parse_bench_notification(event.data);
+    auto payload = m_foreign ? parse_bench_data(event.data) : parse_bench_notification(event.data);
     if (!payload || payload->sent_ns < m_start_ns) {
       return;  // not a message of this run
     }
     auto& l = *m_loops[loop];
-    if (event.id != l.last_id) {
+    if (!m_foreign && event.id != l.last_id) {
       l.last_id = event.id;
       l.last_accepted = wire::parse_id(event.id);
     }
@@ -125,11 +130,42 @@ class BenchListener : public StreamHandler {
   DeliveryTally m_tally;
   std::vector<std::atomic<bool>> m_listening;
   std::int64_t m_start_ns;
+  bool m_foreign;  // a server that is not livechat: raw data, no livechat ids
   std::unique_ptr<LoopTally> m_loops[2];
   std::atomic<std::size_t> m_ever_connected{0};
   std::atomic<std::size_t> m_resets{0};
   mutable std::mutex m_mutex;
   std::string m_first_failure;
+};
+
+// Posts bench payloads to a server that is not livechat over one kept-alive connection.
+class ForeignPublisher {
+ public:
+  ForeignPublisher(const ForeignUrl& url, std::string body_template)
+      : m_url(url),
+        m_template(std::move(body_template)),
+        m_client(wire::make_client(url.endpoint)) {}
+
+  // Posts one payload; any 2xx is a success.
+  wire::Result<int> send(const std::string& content) {
+    auto body = expand_publish_body(m_template, content);
+    auto result = m_client->Post(m_url.target, body, publish_content_type(body));
+    if (!result) {
+      return wire::Error{"unreachable", "cannot reach " + m_url.endpoint.origin() + m_url.target +
+                                            " (" + wire::describe(result.error()) + ")"};
+    }
+    if (result->status < 200 || result->status > 299) {
+      return wire::Error{"http_" + std::to_string(result->status),
+                         "the server refused the message: " + result->body.substr(0, 200) +
+                             " (HTTP " + std::to_string(result->status) + ")"};
+    }
+    return result->status;
+  }
+
+ private:
+  const ForeignUrl& m_url;
+  std::string m_template;
+  std::unique_ptr<httplib::Client> m_client;
 };
 
 // Posts messages 0..M-1 on a schedule fixed at the start, shared by P kept-alive publishers.
@@ -176,6 +212,10 @@ class BenchPublishers {
  private:
   void publish(std::size_t index) {
     Publisher publisher(m_config.message_endpoint);
+    std::optional<ForeignPublisher> foreign;
+    if (m_config.publish) {
+      foreign.emplace(*m_config.publish, m_config.publish_body);
+    }
     for (;;) {
       std::size_t seq = m_next.fetch_add(1);
       if (seq >= m_config.messages || m_stop.load() || m_unreachable.load()) {
@@ -191,23 +231,31 @@ class BenchPublishers {
         }
       }
       auto sent = Clock::now();
-      auto result = publisher.send(bench_content(seq, nanos(sent)), "bench", m_config.room);
+      auto content = bench_content(seq, nanos(sent));
+      std::optional<wire::Error> error;
+      if (foreign) {
+        if (auto result = foreign->send(content); !result) {
+          error = result.error();
+        }
+      } else if (auto result = publisher.send(content, "bench", m_config.room); !result) {
+        error = result.error();
+      }
       auto done = Clock::now();
       m_rtt[index].record(static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(done - sent).count()));
       std::lock_guard lock(m_mutex);
       m_finished = std::max(m_finished, done);
-      if (result) {
+      if (!error) {
         m_published[seq] = 1;
         ++m_ok;
         continue;
       }
       ++m_errors;
       if (m_first_error.empty()) {
-        m_first_error = result.error().message;
+        m_first_error = error->message;
       }
       // Nothing got through and the service is not there: later messages would not either.
-      if (result.error().code == "unreachable" && m_ok.load() == 0) {
+      if (error->code == "unreachable" && m_ok.load() == 0) {
         m_unreachable = true;
       }
     }
@@ -276,13 +324,17 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   report.listeners = config.listeners;
   report.messages = config.messages;
 
-  ServerWatch server(config.notify_endpoint);
+  const auto& stream_endpoint = config.events ? config.events->endpoint : config.notify_endpoint;
+  ServerWatch server(stream_endpoint);
   server.sample();
-  BenchListener listener(config.listeners, config.messages, nanos(start));
+  BenchListener listener(config.listeners, config.messages, nanos(start),
+                         config.events.has_value());
   StreamPoolConfig pool_config;
-  pool_config.endpoint = config.notify_endpoint;
-  pool_config.target =
-      config.notify_endpoint.base_path + "/events?room=" + wire::url_encode(config.room);
+  pool_config.endpoint = stream_endpoint;
+  pool_config.target = config.events ? config.events->target
+                                     : config.notify_endpoint.base_path +
+                                           "/events?room=" + wire::url_encode(config.room);
+  pool_config.connected_on_head = config.events.has_value();
   pool_config.streams = config.listeners;
   pool_config.loops = config.loops != 0 ? config.loops : (config.listeners >= 2'000 ? 2 : 1);
   pool_config.connect_timeout = config.connect_timeout;
@@ -325,6 +377,10 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   if (report.connected == 0 && config.listeners > 0) {
     pool.stop();
     std::string why = report.connect_error.empty() ? "timed out" : report.connect_error;
+    if (config.events) {
+      return wire::Error{"unreachable", "no stream opened at " + stream_endpoint.origin() +
+                                            config.events->target + " (" + why + ")"};
+    }
     return wire::Error{"unreachable", "no stream opened to the notification service at " +
                                           config.notify_endpoint.origin() + " (" + why +
                                           "): is livechat serve-notify running?"};

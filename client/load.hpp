@@ -18,6 +18,15 @@
 
 namespace livechat::client {
 
+// What a bench payload is published as unless told otherwise: the bare payload text.
+inline constexpr std::string_view k_default_publish_body = "{content}";
+
+// A URL of a server that is not livechat: where to connect and what path and query to ask for.
+struct ForeignUrl {
+  wire::Endpoint endpoint;
+  std::string target = "/";
+};
+
 // What a bench run does.
 struct BenchConfig {
   std::size_t listeners = 100;
@@ -32,6 +41,13 @@ struct BenchConfig {
   // How long deliveries may trail the last publish before the missing ones count as lost.
   std::chrono::milliseconds drain_timeout{10'000};
   std::size_t loops = 0;  // event-loop threads for the streams; 0: one per 2,000 listeners, 1-2
+  // Streams opened here instead of <notify>/events?room=: connected once their 200 head arrives,
+  // payloads found in the raw data, order by sequence number.
+  std::optional<ForeignUrl> events;
+  // Payloads POSTed here as publish_body with "{content}" replaced, instead of to /messages;
+  // any 2xx counts.
+  std::optional<ForeignUrl> publish;
+  std::string publish_body{k_default_publish_body};
 };
 
 // Where a run is, for a live progress line.

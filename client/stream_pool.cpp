@@ -310,14 +310,20 @@ class StreamPool::Loop {
       return;
     }
     auto received = Clock::now();
+    bool on_head = m_config.connected_on_head;
     auto state = c.decoder.feed({m_buffer.data(), static_cast<std::size_t>(n)},
                                 [&](const wire::sse::Event& event) {
-                                  if (event.type == "connected" && !c.announced) {
+                                  if (!c.announced && (on_head || event.type == "connected")) {
                                     announce(local);
-                                  } else {
-                                    m_handler.on_event(global(local), m_index, event, received);
+                                    if (!on_head) {
+                                      return;
+                                    }
                                   }
+                                  m_handler.on_event(global(local), m_index, event, received);
                                 });
+    if (on_head && !c.announced && state == ResponseDecoder::State::body) {
+      announce(local);
+    }
     if (state == ResponseDecoder::State::failed) {
       if (c.announced) {
         end_stream(local, c.decoder.error());
@@ -328,7 +334,8 @@ class StreamPool::Loop {
       if (c.announced) {
         end_stream(local, "the server ended the stream");
       } else {
-        fail(local, c.decoder.status(), "the stream ended before its connected event");
+        fail(local, c.decoder.status(),
+             on_head ? "the stream ended at once" : "the stream ended before its connected event");
       }
     }
   }

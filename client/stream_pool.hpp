@@ -52,6 +52,9 @@ struct StreamPoolConfig {
   std::size_t max_connecting = 256;
   // Time from the start of a connect to the `connected` event.
   std::chrono::milliseconds connect_timeout{10'000};
+  // Counts a stream as connected once its 200 response head arrived, for servers that send no
+  // `connected` event.
+  bool connected_on_head = false;
   // Reopens a stream the server closed, with Last-Event-ID, after this delay.
   bool reconnect = false;
   std::chrono::milliseconds reconnect_delay{500};
