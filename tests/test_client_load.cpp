@@ -196,6 +196,73 @@ TEST_CASE("load::parse_bench_notification") {
   }
 }
 
+TEST_CASE("load::parse_bench_data") {
+  using livechat::client::bench_content;
+  using livechat::client::parse_bench_data;
+
+  SECTION("reads the payload when it is the whole raw data") {
+    auto payload = parse_bench_data(bench_content(3, 1'234));
+    REQUIRE(payload);
+    CHECK(payload->seq == 3);
+    CHECK(payload->sent_ns == 1'234);
+  }
+
+  SECTION("finds it inside other text or JSON") {
+    auto in_text = parse_bench_data("msg: bench 8 77\n");
+    REQUIRE(in_text);
+    CHECK(in_text->seq == 8);
+    CHECK(in_text->sent_ns == 77);
+    auto in_json = parse_bench_data(R"({"text":"bench 9 88","at":1})");
+    REQUIRE(in_json);
+    CHECK(in_json->seq == 9);
+    CHECK(in_json->sent_ns == 88);
+  }
+
+  SECTION("skips a partial payload and takes the next whole one") {
+    auto payload = parse_bench_data("bench x bench 5 bench 6 66");
+    REQUIRE(payload);
+    CHECK(payload->seq == 6);
+    CHECK(payload->sent_ns == 66);
+  }
+
+  SECTION("rejects data without a whole payload") {
+    CHECK_FALSE(parse_bench_data("hello"));
+    CHECK_FALSE(parse_bench_data("bench 1"));
+    CHECK_FALSE(parse_bench_data("bench 1 "));
+    CHECK_FALSE(parse_bench_data("bench -1 5"));
+    CHECK_FALSE(parse_bench_data("bench 1 2.5"));
+  }
+}
+
+TEST_CASE("load::expand_publish_body") {
+  using livechat::client::expand_publish_body;
+  using livechat::client::publish_content_type;
+
+  SECTION("the default template is the bare payload") {
+    CHECK(expand_publish_body(livechat::client::k_default_publish_body, "bench 1 2") ==
+          "bench 1 2");
+  }
+
+  SECTION("replaces every {content} and keeps the rest") {
+    CHECK(expand_publish_body(R"({"content":"{content}","room":"r"})", "bench 1 2") ==
+          R"({"content":"bench 1 2","room":"r"})");
+    CHECK(expand_publish_body("{content}|{content}", "a") == "a|a");
+    CHECK(expand_publish_body("{contents} {content", "a") == "{contents} {content");
+  }
+
+  SECTION("a template without {content} is sent as it is") {
+    CHECK(expand_publish_body("fixed", "bench 1 2") == "fixed");
+    CHECK(expand_publish_body("", "bench 1 2").empty());
+  }
+
+  SECTION("JSON-looking bodies are sent as JSON, the rest as text") {
+    CHECK(publish_content_type(R"({"content":"x"})") == "application/json");
+    CHECK(publish_content_type(" [1]") == "application/json");
+    CHECK(publish_content_type("bench 1 2") == "text/plain");
+    CHECK(publish_content_type("") == "text/plain");
+  }
+}
+
 TEST_CASE("stream_pool::ResponseDecoder") {
   const std::string body =
       chunked({k_events.substr(0, 30), k_events.substr(30, 77), k_events.substr(107)});

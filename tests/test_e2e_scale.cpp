@@ -122,6 +122,25 @@ TEST_CASE("bench against a real server", "[e2e]") {
   CHECK(report["server"]["pid"] == server.process().pid());
 }
 
+TEST_CASE("bench against a server through --events-url and --publish-url", "[e2e]") {
+  // livechat's own endpoints, driven as a foreign server: raw data, connected on the 200 head.
+  LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
+  auto run = run_livechat({"bench", "-n", "20", "-m", "100", "--rate", "400", "--json",
+                           "--events-url", server.url("notification") + "/events?room=foreign",
+                           "--publish-url", server.url("message") + "/messages", "--publish-body",
+                           R"({"content":"{content}","room":"foreign"})"},
+                          {}, std::nullopt, 60s);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.code == 0);
+  auto report = json::parse(run.out);
+  CHECK(report["connected"] == 20);
+  CHECK(report["published"] == 100);
+  CHECK(report["received"] == 20 * 100);
+  CHECK(report["lost"] == 0);
+  CHECK(report["out_of_order"] == 0);
+  CHECK(report["server"]["pid"] == server.process().pid());
+}
+
 TEST_CASE("bench without a notification service", "[e2e]") {
   auto run = run_livechat({"bench", "-n", "5", "-m", "5", "--notify-url",
                            "http://127.0.0.1:" + std::to_string(free_port())});
