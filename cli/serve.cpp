@@ -42,8 +42,7 @@ int run_serve(const ServeOptions& o) {
   int port = start_or_throw(message_http, "message service");
   spdlog::info("chat page at http://localhost:{}/", port);
 
-  int signal = signals.wait();
-  spdlog::info("{} received, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("{} received, stopping", signals.wait());
   message_http.stop();
   hub.shutdown();
   notify_http.stop();
@@ -56,15 +55,9 @@ Command setup_serve(CLI::App& parent) {
   auto options = std::make_shared<ServeOptions>();
   auto* app = parent.add_subcommand(
       "serve", "Run both services in one process (the embedded default: livechat serve)");
-  app->add_option("--port", options->port, "Message service port (0: any free port)")
-      ->envname("PORT")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  app->add_option("--notify-port", options->notify_port,
-                  "Notification service port (0: any free port)")
-      ->envname("LIVECHAT_NOTIFY_PORT")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
+  add_port_option(*app, "--port", options->port, "Message service port", "PORT");
+  add_port_option(*app, "--notify-port", options->notify_port, "Notification service port",
+                  "LIVECHAT_NOTIFY_PORT");
   app->add_option("--public-notify-url", options->public_notify_url,
                   "Notification service URL for browsers (default: http://localhost:<notify-port>)")
       ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");

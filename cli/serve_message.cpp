@@ -26,8 +26,7 @@ int run_serve_message(const ServeMessageOptions& o) {
   service.install(http);
   start_or_throw(http, "message service");
   spdlog::info("handing messages to the notification service at {}", notify.origin());
-  int signal = signals.wait();
-  spdlog::info("{} received, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("{} received, stopping", signals.wait());
   http.stop();
   return 0;  // the notifier delivers what is still queued as it is destroyed
 }
@@ -38,10 +37,7 @@ Command setup_serve_message(CLI::App& parent) {
   auto options = std::make_shared<ServeMessageOptions>();
   auto* app = parent.add_subcommand(
       "serve-message", "Run the message service: POST /messages, GET /messages, GET / (the page)");
-  app->add_option("--port", options->port, "Port to listen on (0: any free port)")
-      ->envname("PORT")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
+  add_port_option(*app, "--port", options->port, "Port to listen on", "PORT");
   add_message_options(*app, options->message, true);
   add_common_options(*app, options->common);
   return {app, [options] { return run_serve_message(*options); }};

@@ -26,9 +26,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   wire::HttpServer http(http_options(o.common, o.port, k_notify_max_body));
   service.install(http);
   start_or_throw(http, "notification service");
-  int signal = signals.wait();
-  spdlog::info("{} received, closing {} streams", signal == SIGINT ? "SIGINT" : "SIGTERM",
-               hub.subscribers());
+  spdlog::info("{} received, closing {} streams", signals.wait(), hub.subscribers());
   hub.shutdown();
   http.stop();
   return 0;
@@ -40,10 +38,7 @@ Command setup_serve_notify(CLI::App& parent) {
   auto options = std::make_shared<ServeNotifyOptions>();
   auto* app = parent.add_subcommand(
       "serve-notify", "Run the notification service: GET /events (SSE), POST /notify");
-  app->add_option("--port", options->port, "Port to listen on (0: any free port)")
-      ->envname("PORT")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
+  add_port_option(*app, "--port", options->port, "Port to listen on", "PORT");
   add_notify_options(*app, options->notify);
   add_common_options(*app, options->common);
   return {app, [options] { return run_serve_notify(*options); }};

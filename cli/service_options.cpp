@@ -28,6 +28,14 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
       ->capture_default_str();
 }
 
+void add_port_option(CLI::App& app, const std::string& name, int& port,
+                     const std::string& description, const std::string& env) {
+  app.add_option(name, port, description + " (0: any free port)")
+      ->envname(env)
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+}
+
 void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url) {
   app.add_option("--db", o.db, "SQLite file messages are kept in (:memory: keeps nothing)")
       ->envname("LIVECHAT_DB")
@@ -168,10 +176,10 @@ StopSignals::StopSignals() {
   pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
 }
 
-int StopSignals::wait() {
+const char* StopSignals::wait() {
   int signal = 0;
   sigwait(&m_set, &signal);
-  return signal;
+  return signal == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 }  // namespace livechat::cli

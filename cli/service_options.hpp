@@ -61,6 +61,9 @@ struct NotifyOptions {
 };
 
 void add_common_options(CLI::App& app, CommonOptions& options);
+// Adds a port option (0: any free port), with an environment variable.
+void add_port_option(CLI::App& app, const std::string& name, int& port,
+                     const std::string& description, const std::string& env);
 void add_message_options(CLI::App& app, MessageOptions& options, bool with_notify_url);
 void add_notify_options(CLI::App& app, NotifyOptions& options);
 
@@ -88,8 +91,8 @@ int start_or_throw(wire::HttpServer& server, const std::string& what);
 class StopSignals {
  public:
   StopSignals();
-  // Waits for SIGINT or SIGTERM and returns it.
-  int wait();
+  // Waits for SIGINT or SIGTERM and returns its name.
+  const char* wait();
 
  private:
   sigset_t m_set;
