@@ -18,8 +18,6 @@ struct ServeOptions {
   std::string public_notify_url;
 };
 
-constexpr std::size_t k_spare_files = 256;
-
 int run_serve(const ServeOptions& o) {
   setup_logging(o.common.log_level);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);

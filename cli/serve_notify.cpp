@@ -14,9 +14,6 @@ struct ServeNotifyOptions {
   int port = k_default_notify_port;
 };
 
-// Sockets beyond the streams themselves: publishers, health checks, the listener.
-constexpr std::size_t k_spare_files = 256;
-
 int run_serve_notify(const ServeNotifyOptions& o) {
   setup_logging(o.common.log_level);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);

@@ -25,6 +25,10 @@ inline constexpr int k_default_notify_port = 8081;
 inline constexpr const char* k_default_message_url = "http://localhost:8080";
 inline constexpr const char* k_default_notify_url = "http://localhost:8081";
 
+// Sockets a notification service needs beyond its streams: publishers, health checks, the
+// listener.
+inline constexpr std::size_t k_spare_files = 256;
+
 // Options every service shares.
 struct CommonOptions {
   // All interfaces, like the original services, so a phone on the LAN can chat too.

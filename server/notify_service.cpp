@@ -91,7 +91,7 @@ void NotifyService::install(wire::HttpServer& http) {
     if (last_event_id.empty()) {
       last_event_id = req.get_param_value("last_event_id");
     }
-    if (last_event_id.size() > k_max_client_id || !wire::is_valid_utf8(last_event_id)) {
+    if (last_event_id.size() > wire::k_max_id_bytes || !wire::is_valid_utf8(last_event_id)) {
       wire::send_error(res, {wire::ApiErrorKind::bad_id,
                              "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
       return;

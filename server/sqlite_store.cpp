@@ -126,6 +126,7 @@ void SqliteStore::run() {
       m_pending.pop_front();
     }
     std::string delivered = m_delivered_target;
+    const bool cursor_moved = delivered != m_delivered;
     lock.unlock();
     bool ok = true;
     try {
@@ -144,9 +145,11 @@ void SqliteStore::run() {
         insert.step();
         insert.reset();
       }
-      mark.bind(1, delivered);
-      mark.step();
-      mark.reset();
+      if (cursor_moved) {
+        mark.bind(1, delivered);
+        mark.step();
+        mark.reset();
+      }
       transaction.commit();
     } catch (const sqlite::Error& e) {
       insert.reset();
