@@ -179,20 +179,21 @@ void SqliteStore::run() {
     } else {
       m_delivered = delivered;  // a failed cursor update is retried at no cost next time
     }
-    if (!batch.empty()) {
-      m_done_ticket = batch.back().first;
-    }
     auto sink = m_sink;
     m_sinking = !stored.empty() && sink;
     lock.unlock();
-    m_stored.notify_all();
-    // Handed on from this one thread, so delivery order is store order.
+    // Handed on from this one thread, so delivery order is store order; and before the posts
+    // are answered, so a client that resumes from an id it was just given finds it.
     if (m_sinking) {
       sink(stored);
     }
     lock.lock();
     m_sinking = false;
+    if (!batch.empty()) {
+      m_done_ticket = batch.back().first;
+    }
     m_sink_idle.notify_all();
+    m_stored.notify_all();
   }
 }
 
