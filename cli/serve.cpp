@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
 #include "server/notifier.hpp"
+#include "server/redis_feed.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -22,9 +23,14 @@ int run_serve(const ServeOptions& o) {
   setup_logging(o.common.log_level);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals;
-  auto store = open_store(o.message.db);  // first: a bad --db stops it before anything listens
+  auto store = open_store(o.message);  // first: a bad --db stops it before anything listens
   server::Hub hub(hub_options(o.notify));
-  server::NotifyService notify_service(hub, notify_service_options(o.notify));
+  // With Redis this process is one node of a deployment: the hub follows the shared stream.
+  std::unique_ptr<server::RedisFeed> feed;
+  if (!o.message.redis_url.empty()) {
+    feed = std::make_unique<server::RedisFeed>(require_redis(o.message.redis_url), hub);
+  }
+  server::NotifyService notify_service(hub, notify_service_options(o.notify), feed.get());
   wire::HttpServer notify_http(http_options(o.common, o.notify_port, k_notify_max_body));
   notify_service.install(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
@@ -34,7 +40,8 @@ int run_serve(const ServeOptions& o) {
   message.public_notify_url = o.public_notify_url.empty()
                                   ? "http://localhost:" + std::to_string(notify_port)
                                   : o.public_notify_url;
-  server::MessageService message_service(*store, notifier, message_service_options(message));
+  server::MessageService message_service(*store, feed ? nullptr : &notifier,
+                                         message_service_options(message));
   wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
   message_service.install(message_http);
   int port = start_or_throw(message_http, "message service");

@@ -19,13 +19,19 @@ int run_serve_message(const ServeMessageOptions& o) {
   setup_logging(o.common.log_level);
   auto notify = require_endpoint(o.message.notify_url, "--notify-url");
   StopSignals signals;
-  auto store = open_store(o.message.db);
-  server::HttpNotifier notifier(notify);
-  server::MessageService service(*store, notifier, message_service_options(o.message));
+  auto store = open_store(o.message);
+  // With Redis, notification nodes read the stream themselves: no hop to hand messages over.
+  std::unique_ptr<server::HttpNotifier> notifier;
+  if (o.message.redis_url.empty()) {
+    notifier = std::make_unique<server::HttpNotifier>(notify);
+  }
+  server::MessageService service(*store, notifier.get(), message_service_options(o.message));
   wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
   service.install(http);
   start_or_throw(http, "message service");
-  spdlog::info("handing messages to the notification service at {}", notify.origin());
+  if (notifier) {
+    spdlog::info("handing messages to the notification service at {}", notify.origin());
+  }
   spdlog::info("{} received, stopping", signals.wait());
   http.stop();
   return 0;  // the notifier delivers what is still queued as it is destroyed

@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
+#include "server/redis_feed.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -19,7 +20,11 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals;
   server::Hub hub(hub_options(o.notify));
-  server::NotifyService service(hub, notify_service_options(o.notify));
+  std::unique_ptr<server::RedisFeed> feed;
+  if (!o.notify.redis_url.empty()) {
+    feed = std::make_unique<server::RedisFeed>(require_redis(o.notify.redis_url), hub);
+  }
+  server::NotifyService service(hub, notify_service_options(o.notify), feed.get());
   wire::HttpServer http(http_options(o.common, o.port, k_notify_max_body));
   service.install(http);
   start_or_throw(http, "notification service");
@@ -37,6 +42,7 @@ Command setup_serve_notify(CLI::App& parent) {
       "serve-notify", "Run the notification service: GET /events (SSE), POST /notify");
   add_port_option(*app, "--port", options->port, "Port to listen on", "PORT");
   add_notify_options(*app, options->notify);
+  add_redis_option(*app, options->notify.redis_url);
   add_common_options(*app, options->common);
   return {app, [options] { return run_serve_notify(*options); }};
 }

@@ -49,6 +49,12 @@ void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url)
                    "Notification service URL for browsers, if not --notify-url")
         ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");
   }
+  add_redis_option(app, o.redis_url);
+  app.add_option("--redis-max-messages", o.redis_max_messages,
+                 "With --redis: the stream is capped near this many messages (MAXLEN ~)")
+      ->envname("LIVECHAT_REDIS_MAX_MESSAGES")
+      ->check(CLI::Range(std::size_t{100}, std::size_t{1'000'000'000}))
+      ->capture_default_str();
   app.add_option("--max-message-bytes", o.max_message_bytes,
                  "Largest message content accepted, in bytes")
       ->envname("LIVECHAT_MAX_MESSAGE_BYTES")
@@ -80,6 +86,13 @@ void add_notify_options(CLI::App& app, NotifyOptions& o) {
       ->envname("LIVECHAT_MAX_CLIENTS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
+}
+
+void add_redis_option(CLI::App& app, std::string& url) {
+  app.add_option("--redis", url,
+                 "Redis to scale out on, redis://host:port[/db]: one stream all nodes share "
+                 "(default: none)")
+      ->envname("LIVECHAT_REDIS_URL");
 }
 
 wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body) {
@@ -114,15 +127,31 @@ server::NotifyServiceOptions notify_service_options(const NotifyOptions& o) {
   return options;
 }
 
-std::unique_ptr<server::MessageStore> open_store(const std::string& path) {
+std::unique_ptr<server::MessageStore> open_store(const MessageOptions& o) {
+  if (!o.redis_url.empty()) {
+    auto address = require_redis(o.redis_url);
+    server::RedisStoreOptions options;
+    options.max_length = o.redis_max_messages;
+    spdlog::info("messages are kept in the Redis stream at {} (about {} at most)", address.text(),
+                 o.redis_max_messages);
+    return std::make_unique<server::RedisStore>(address, options);
+  }
   try {
-    auto store = std::make_unique<server::SqliteStore>(path);
-    spdlog::info("messages are kept in {} ({} stored)", path, store->size());
+    auto store = std::make_unique<server::SqliteStore>(o.db);
+    spdlog::info("messages are kept in {} ({} stored)", o.db, store->size());
     return store;
   } catch (const server::sqlite::Error& error) {
-    throw UserError("--db " + path + ": " + error.what() +
+    throw UserError("--db " + o.db + ": " + error.what() +
                     " (give a writable SQLite file, or :memory:)");
   }
+}
+
+wire::RedisAddress require_redis(const std::string& url) {
+  auto address = wire::parse_redis_url(url);
+  if (!address) {
+    throw UserError("--redis: " + address.error().message);
+  }
+  return *address;
 }
 
 wire::Endpoint require_endpoint(const std::string& url, const std::string& option) {

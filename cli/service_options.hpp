@@ -11,6 +11,7 @@
 #include "server/message_service.hpp"
 #include "server/message_store.hpp"
 #include "server/notify_service.hpp"
+#include "server/redis_store.hpp"
 #include "wire/http_server.hpp"
 #include "wire/url.hpp"
 
@@ -44,6 +45,8 @@ struct MessageOptions {
   std::string notify_url = k_default_notify_url;
   std::string public_notify_url;  // empty: the notify URL
   std::size_t max_message_bytes = 64 * 1024;
+  std::string redis_url;  // empty: SQLite at `db`, and the HTTP hop to `notify_url`
+  std::size_t redis_max_messages = server::RedisStoreOptions{}.max_length;
 
   // Returns the largest request body taken: room for the content escaped as JSON, at least 1 MiB.
   std::size_t max_body_bytes() const {
@@ -62,6 +65,7 @@ struct NotifyOptions {
   std::size_t max_clients = 15'000;
   std::size_t log_events = server::EventLogLimits{}.max_events;
   std::size_t max_lag = server::HubOptions{}.max_lag_events;
+  std::string redis_url;  // empty: messages come by POST /notify
 };
 
 void add_common_options(CLI::App& app, CommonOptions& options);
@@ -70,14 +74,20 @@ void add_port_option(CLI::App& app, const std::string& name, int& port,
                      const std::string& description, const std::string& env);
 void add_message_options(CLI::App& app, MessageOptions& options, bool with_notify_url);
 void add_notify_options(CLI::App& app, NotifyOptions& options);
+// Adds --redis (LIVECHAT_REDIS_URL).
+void add_redis_option(CLI::App& app, std::string& url);
 
 wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body);
 server::MessageServiceOptions message_service_options(const MessageOptions& options);
 server::HubOptions hub_options(const NotifyOptions& options);
 server::NotifyServiceOptions notify_service_options(const NotifyOptions& options);
 
-// Opens the message store at --db, or throws a UserError that says what is wrong with it.
-std::unique_ptr<server::MessageStore> open_store(const std::string& path);
+// Opens the message store (Redis with --redis, else SQLite at --db), or throws a UserError that
+// says what is wrong with it.
+std::unique_ptr<server::MessageStore> open_store(const MessageOptions& options);
+
+// Parses --redis, or throws a UserError that says what is wrong with it.
+wire::RedisAddress require_redis(const std::string& url);
 
 // Parses a URL given on the command line, or throws a UserError naming the option.
 wire::Endpoint require_endpoint(const std::string& url, const std::string& option);

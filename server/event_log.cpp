@@ -1,5 +1,8 @@
 #include "server/event_log.hpp"
 
+#include <algorithm>
+
+#include "wire/id.hpp"
 #include "wire/sse.hpp"
 
 namespace livechat::server {
@@ -36,18 +39,41 @@ void EventLog::trim_locked() {
          (m_entries.size() > m_limits.max_events || m_bytes > m_limits.max_bytes)) {
     m_bytes -= m_entries.front().frame->size();
     m_seq_of.erase(m_entries.front().id);
+    if (m_floor) {
+      m_floor = m_entries.front().id;
+    }
     m_entries.pop_front();
   }
+}
+
+void EventLog::follow_from(std::string origin) {
+  std::lock_guard lock(m_mutex);
+  m_floor = std::move(origin);
 }
 
 ResumePoint EventLog::locate(std::string_view last_event_id) const {
   std::lock_guard lock(m_mutex);
   if (auto it = m_seq_of.find(std::string(last_event_id)); it != m_seq_of.end()) {
-    return {ResumePoint::Kind::found, it->second + 1};
+    return {ResumePoint::Kind::found, it->second + 1, {}};
+  }
+  if (m_floor) {
+    // A followed stream's ids are the message service's, in log order.
+    if (!wire::parse_id(last_event_id)) {
+      return {ResumePoint::Kind::unknown, m_head, {}};
+    }
+    if (last_event_id <= std::string_view(*m_floor)) {
+      return {ResumePoint::Kind::earlier, m_entries.empty() ? m_head : m_entries.front().seq,
+              *m_floor};
+    }
+    // Not an id the stream has (or not read yet): everything after it is.
+    auto after = std::upper_bound(
+        m_entries.begin(), m_entries.end(), last_event_id,
+        [](std::string_view id, const LogEntry& entry) { return id < std::string_view(entry.id); });
+    return {ResumePoint::Kind::found, after == m_entries.end() ? m_head : after->seq, {}};
   }
   // Ids sort by time, so one older than the oldest held was trimmed away.
   bool older = !m_entries.empty() && last_event_id < std::string_view(m_entries.front().id);
-  return {older ? ResumePoint::Kind::expired : ResumePoint::Kind::unknown, m_head};
+  return {older ? ResumePoint::Kind::expired : ResumePoint::Kind::unknown, m_head, {}};
 }
 
 std::uint64_t EventLog::head() const {

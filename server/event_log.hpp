@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,8 +36,10 @@ struct ResumePoint {
     found,    // the id is held: replay from the event after it
     expired,  // the id is older than anything held: some events are gone
     unknown,  // the id is not held (and not older than what is): cannot tell what was missed
+    earlier,  // (a followed stream) the id came before the log: the stream has the gap
   } kind = Kind::unknown;
-  std::uint64_t from = 0;  // the seq to deliver from (head() unless found)
+  std::uint64_t from = 0;  // the seq to deliver from (head() unless found or earlier)
+  std::string upto;        // earlier: the gap runs from after the id up to this one, inclusive
 };
 
 // The one ordered, shared log of recent events that fan-out (and resume) read from.
@@ -46,6 +49,10 @@ class EventLog {
 
   // Appends the messages not already in the log, in order; returns how many were new.
   std::size_t append(const std::vector<wire::Message>& messages);
+
+  // Makes the log a contiguous run of an ordered stream (Redis) whose events up to `origin`
+  // came before it: ids then sort in log order, and a resume from before the log is `earlier`.
+  void follow_from(std::string origin);
 
   // Finds where a client that last saw `last_event_id` resumes.
   ResumePoint locate(std::string_view last_event_id) const;
@@ -71,6 +78,7 @@ class EventLog {
   std::deque<LogEntry> m_entries;
   std::unordered_map<std::string, std::uint64_t> m_seq_of;  // id -> seq, for what is held
   std::uint64_t m_head = 1;
+  std::optional<std::string> m_floor;  // following a stream: the newest id not held
   std::size_t m_bytes = 0;
 };
 

@@ -120,6 +120,9 @@ class Hub {
   // Ends every stream (each gets `final_comment` if its socket can take it) and stops writers.
   void shutdown(std::string final_comment = "server shutting down");
 
+  // Makes the log follow an ordered stream from after `origin` (EventLog::follow_from).
+  void follow_from(std::string origin) { m_log.follow_from(std::move(origin)); }
+
   const EventLog& log() const { return m_log; }
   const HubOptions& options() const { return m_options; }
 

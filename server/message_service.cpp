@@ -66,45 +66,31 @@ wire::Result<HistoryQuery, wire::ApiError> parse_history(const httplib::Request&
 
 }  // namespace
 
-MessageService::MessageService(MessageStore& store, Notifier& notifier,
+MessageService::MessageService(MessageStore& store, Notifier* notifier,
                                MessageServiceOptions options)
     : m_store(store),
       m_notifier(notifier),
       m_options(std::move(options)),
       m_page(configured_page(m_options.public_notify_url)) {
-  // Ids go on after the newest stored one, also when the clock went back since.
-  if (auto newest = m_store.newest_id()) {
-    m_ids.observe(*newest);
+  if (m_notifier == nullptr) {
+    return;
   }
   // The outbox: what was stored but never confirmed delivered goes first, then each new batch.
   auto pending = m_store.undelivered();
   if (!pending.empty()) {
     spdlog::info("handing on {} stored messages not yet delivered", pending.size());
-    m_notifier.deliver(pending);
+    m_notifier->deliver(pending);
   }
-  m_notifier.on_delivered([&store = m_store](const std::string& id) { store.mark_delivered(id); });
+  m_notifier->on_delivered([&store = m_store](const std::string& id) { store.mark_delivered(id); });
   m_store.on_stored(
-      [&notifier = m_notifier](const MessageStore::Batch& batch) { notifier.deliver(batch); });
+      [notifier = m_notifier](const MessageStore::Batch& batch) { notifier->deliver(batch); });
 }
 
 MessageService::~MessageService() { m_store.on_stored({}); }
 
 std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
-  wire::Message message;
-  std::uint64_t ticket = 0;
-  {
-    // One lock keeps id order and store order (and so delivery order) the same.
-    std::lock_guard lock(m_accept_mutex);
-    auto stamp = m_ids.next();
-    message = {std::move(stamp.id), draft.content, draft.user, draft.room,
-               std::move(stamp.timestamp)};
-    ticket = m_store.enqueue(message);
-  }
   // Answered only once stored; concurrent posts wait for the same commit.
-  if (!m_store.wait_stored(ticket)) {
-    return std::nullopt;
-  }
-  return message;
+  return m_store.wait_stored(m_store.enqueue(draft));
 }
 
 void MessageService::install(wire::HttpServer& http) {
@@ -151,18 +137,23 @@ void MessageService::install(wire::HttpServer& http) {
     wire::send_json(res, 200, body);
   });
 
-  // GET /health -> {"status":"ok","service":"message",...}
+  // GET /health -> {"status":"ok","service":"message",...}; 503 when the store is unreachable
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    auto notify = m_notifier.health();
-    nlohmann::json body = {
-        {"status", "ok"},
-        {"service", "message"},
-        {"accepted", m_accepted.load()},
-        {"rejected", m_rejected.load()},
-        {"stored", m_store.size()},
-        {"store", m_store.kind()},
-        {"notify", {{"reachable", notify.reachable}, {"backlog", notify.backlog}}}};
-    wire::send_json(res, 200, body.dump());
+    auto store = m_store.health();
+    nlohmann::json body = {{"status", store.reachable ? "ok" : "unavailable"},
+                           {"service", "message"},
+                           {"accepted", m_accepted.load()},
+                           {"rejected", m_rejected.load()},
+                           {"stored", m_store.size()},
+                           {"store", m_store.kind()}};
+    if (!store.reachable) {
+      body["error"] = store.error;
+    }
+    if (m_notifier != nullptr) {
+      auto notify = m_notifier->health();
+      body["notify"] = {{"reachable", notify.reachable}, {"backlog", notify.backlog}};
+    }
+    wire::send_json(res, store.reachable ? 200 : 503, body.dump());
   });
 
   // GET / -> the chat page, pointed at this deployment

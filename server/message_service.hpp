@@ -2,13 +2,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "server/message_store.hpp"
 #include "server/notifier.hpp"
-#include "wire/id.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::wire {
@@ -26,7 +24,8 @@ struct MessageServiceOptions {
 // The REST side: accepts, stores and hands on messages; serves history, health and the page.
 class MessageService {
  public:
-  MessageService(MessageStore& store, Notifier& notifier, MessageServiceOptions options);
+  // Without a notifier the store itself carries messages to the notification side (Redis).
+  MessageService(MessageStore& store, Notifier* notifier, MessageServiceOptions options);
   ~MessageService();
   MessageService(const MessageService&) = delete;
   MessageService& operator=(const MessageService&) = delete;
@@ -34,17 +33,15 @@ class MessageService {
   // Registers the routes on a server (before it starts).
   void install(wire::HttpServer& http);
 
-  // Stamps a draft with the next id and time and stores it (handed on in id order once
-  // stored); returns it, or nothing if it could not be stored.
+  // Stores a draft, stamped with the next id and time (handed on in id order once stored);
+  // returns it, or nothing if it could not be stored.
   std::optional<wire::Message> accept(const wire::Draft& draft);
 
  private:
   MessageStore& m_store;
-  Notifier& m_notifier;
+  Notifier* m_notifier;
   MessageServiceOptions m_options;
   std::string m_page;
-  wire::IdGenerator m_ids;
-  std::mutex m_accept_mutex;
   std::atomic<std::uint64_t> m_accepted{0};
   std::atomic<std::uint64_t> m_rejected{0};
 };

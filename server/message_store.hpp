@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/commit_queue.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::server {
@@ -20,28 +22,35 @@ struct HistoryQuery {
   std::size_t limit = 100;
 };
 
+// Whether a store (a server it lives on) can be reached.
+struct StoreHealth {
+  bool reachable = true;
+  std::string error;
+};
+
 // Where accepted messages are kept, and the outbox of those not yet handed on.
 class MessageStore {
  public:
   using Batch = std::vector<wire::Message>;
 
   virtual ~MessageStore() = default;
+  MessageStore(const MessageStore&) = delete;
+  MessageStore& operator=(const MessageStore&) = delete;
 
-  // Queues a message whose id sorts after every queued one; returns a ticket for wait_stored().
-  virtual std::uint64_t enqueue(wire::Message message) = 0;
+  // Queues a draft to be stamped with the next id and time and stored; returns a ticket for
+  // wait_stored().
+  std::uint64_t enqueue(wire::Draft draft) { return m_queue.enqueue(std::move(draft)); }
 
-  // Waits until the message of `ticket` is stored for good; false if storing it failed.
-  virtual bool wait_stored(std::uint64_t ticket) = 0;
+  // Waits until the draft of `ticket` is stored for good; returns it as stored, or nothing if
+  // storing it failed.
+  std::optional<wire::Message> wait_stored(std::uint64_t ticket) { return m_queue.wait(ticket); }
 
-  // Sets what receives each batch of newly stored messages, in store order; once it returns,
-  // the previous one is no longer being called.
-  virtual void on_stored(std::function<void(const Batch&)> sink) = 0;
+  // Sets what receives each batch of newly stored messages, in store order, before their posts
+  // are answered; once it returns, the previous one is no longer being called.
+  void on_stored(std::function<void(const Batch&)> sink) { m_queue.on_stored(std::move(sink)); }
 
   // Returns the messages a history query asks for, oldest first.
   virtual Batch query(const HistoryQuery& query) const = 0;
-
-  // Returns the id of the newest stored message, if any.
-  virtual std::optional<std::string> newest_id() const = 0;
 
   // Returns how many messages are stored.
   virtual std::size_t size() const = 0;
@@ -52,8 +61,20 @@ class MessageStore {
   // Records that every message up to and including `id` was delivered.
   virtual void mark_delivered(const std::string& id) = 0;
 
-  // Names the kind of store ("memory", "sqlite") for health reports.
+  // Names the kind of store ("sqlite", "redis") for health reports.
   virtual std::string kind() const = 0;
+
+  // Returns whether the store can be reached now, and if not, why.
+  virtual StoreHealth health() const { return {}; }
+
+ protected:
+  // Writes are grouped by a CommitQueue; a store starts it once ready, and stops it first thing
+  // in its destructor (its write function uses the store's own members).
+  explicit MessageStore(std::size_t max_batch,
+                        std::optional<std::chrono::milliseconds> idle = std::nullopt)
+      : m_queue(max_batch, idle) {}
+
+  CommitQueue m_queue;
 };
 
 }  // namespace livechat::server

@@ -54,8 +54,58 @@ const char* describe(EndReason reason) {
 
 }  // namespace
 
-NotifyService::NotifyService(Hub& hub, NotifyServiceOptions options)
-    : m_hub(hub), m_options(std::move(options)) {}
+NotifyService::NotifyService(Hub& hub, NotifyServiceOptions options, FollowedStream* stream)
+    : m_hub(hub), m_options(std::move(options)), m_stream(stream) {}
+
+wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
+    const std::string& last_event_id) {
+  // Settled before the client hears `connected`: every event appended from then on reaches it,
+  // and a replay meets the live stream with no gap and no repeat.
+  Start start{m_hub.log().head(), {}};
+  if (m_stream != nullptr && !m_stream->health().following) {
+    // Until it knows where it joined the stream, a node cannot say what a client would miss.
+    return wire::ApiError{wire::ApiErrorKind::unavailable,
+                          "this node has not reached Redis yet; try again"};
+  }
+  if (last_event_id.empty()) {
+    return start;
+  }
+  const std::size_t max_lag = m_hub.options().max_lag_events;
+  auto point = m_hub.log().locate(last_event_id);
+  const char* reset = nullptr;
+  std::vector<wire::Message> replayed;
+  if (point.kind == ResumePoint::Kind::earlier && m_stream != nullptr) {
+    // Before this node's log: the stream (Redis) has the gap.
+    auto replay = m_stream->replay(last_event_id, point.upto, max_lag);
+    if (replay.outcome == Replay::Outcome::unavailable) {
+      return wire::ApiError{wire::ApiErrorKind::unavailable,
+                            "cannot resume now (" + replay.error + "); try again"};
+    }
+    if (replay.outcome == Replay::Outcome::expired) {
+      reset = "expired: older than the messages Redis still holds";
+    }
+    replayed = std::move(replay.messages);
+  } else if (point.kind == ResumePoint::Kind::expired) {
+    reset = "expired: older than the events this service still holds";
+  } else if (point.kind == ResumePoint::Kind::unknown) {
+    reset = "unknown: this service does not hold that id (it may have restarted)";
+  }
+  if (reset == nullptr && replayed.size() + (m_hub.log().head() - point.from) > max_lag) {
+    // A replay that long would be closed as too slow before it got anywhere.
+    reset = "behind: more to replay than a stream may lag (--max-lag)";
+  }
+  if (reset != nullptr) {
+    ++m_resets;
+    start.preamble = reset_event(reset, last_event_id);
+    return start;
+  }
+  ++m_resumes;
+  start.from = point.from;
+  for (const auto& m : replayed) {
+    start.preamble += encode_message_frame(m);
+  }
+  return start;
+}
 
 void NotifyService::install(wire::HttpServer& http) {
   auto& routes = http.routes();
@@ -96,40 +146,23 @@ void NotifyService::install(wire::HttpServer& http) {
                              "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
       return;
     }
-    std::string opening =
+    auto start = start_point(last_event_id);
+    if (!start) {
+      res.set_header("Retry-After", "1");
+      wire::send_error(res, start.error());
+      return;
+    }
+    std::string preamble =
         wire::sse::encode_retry(static_cast<long>(m_options.retry.count())) +
-        wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump());
+        wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump()) +
+        start->preamble;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
     res.set_chunked_content_provider(
-        "text/event-stream", [this, opening, rooms = std::move(*rooms), client_id, last_event_id](
-                                 std::size_t, httplib::DataSink& sink) {
-          // Where to start is settled before the client hears `connected`: every event
-          // appended from then on reaches it, and a replay meets the live stream with no gap
-          // and no repeat.
-          std::uint64_t from = m_hub.log().head();
-          std::string preamble = opening;
-          if (!last_event_id.empty()) {
-            auto point = m_hub.log().locate(last_event_id);
-            const char* reset = nullptr;
-            if (point.kind == ResumePoint::Kind::expired) {
-              reset = "expired: older than the events this service still holds";
-            } else if (point.kind == ResumePoint::Kind::unknown) {
-              reset = "unknown: this service does not hold that id (it may have restarted)";
-            } else if (m_hub.log().head() - point.from > m_hub.options().max_lag_events) {
-              // A replay that long would be closed as too slow before it got anywhere.
-              reset = "behind: more to replay than a stream may lag (--max-lag)";
-              point.from = m_hub.log().head();
-            }
-            from = point.from;
-            if (reset == nullptr) {
-              ++m_resumes;
-            } else {
-              ++m_resets;
-              preamble += reset_event(reset, last_event_id);
-            }
-          }
+        "text/event-stream",
+        [this, preamble = std::move(preamble), from = start->from, rooms = std::move(*rooms),
+         client_id](std::size_t, httplib::DataSink& sink) {
           if (!sink.write(preamble.data(), preamble.size())) {
             return false;
           }
@@ -149,6 +182,12 @@ void NotifyService::install(wire::HttpServer& http) {
   // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
   http.post(
       "/notify", [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
+        if (m_stream != nullptr) {
+          wire::send_error(res, {wire::ApiErrorKind::wrong_mode,
+                                 "this notification service follows Redis (--redis): post "
+                                 "messages to the message service instead"});
+          return;
+        }
         auto messages = wire::parse_notifications(body, m_options.limits);
         if (!messages) {
           spdlog::debug("POST /notify rejected: {}", messages.error().message);
@@ -182,6 +221,17 @@ void NotifyService::install(wire::HttpServer& http) {
                            {"resumes", m_resumes.load()},
                            {"resets", m_resets.load()},
                            {"log_events", m_hub.log().size()}};
+    if (m_stream != nullptr) {
+      // Streams stay up while Redis is away; they get nothing new until it is back.
+      auto redis = m_stream->health();
+      body["redis"] = {{"reachable", redis.reachable},
+                       {"following", redis.following},
+                       {"last_id", redis.last_id}};
+      if (!redis.reachable) {
+        body["status"] = "degraded";
+        body["redis"]["error"] = redis.error;
+      }
+    }
     wire::send_json(res, 200, body.dump());
   });
 }

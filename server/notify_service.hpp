@@ -6,7 +6,10 @@
 #include <cstdint>
 
 #include "server/hub.hpp"
+#include "server/redis_feed.hpp"
+#include "wire/errors.hpp"
 #include "wire/message.hpp"
+#include "wire/result.hpp"
 
 namespace livechat::wire {
 class HttpServer;
@@ -27,14 +30,24 @@ struct NotifyServiceOptions {
 // into it, health.
 class NotifyService {
  public:
-  NotifyService(Hub& hub, NotifyServiceOptions options);
+  // With a followed stream (Redis), messages come from it rather than /notify, and resumes from
+  // before the node's log are read back from it.
+  NotifyService(Hub& hub, NotifyServiceOptions options, FollowedStream* stream = nullptr);
 
   // Registers the routes on a server (before it starts).
   void install(wire::HttpServer& http);
 
  private:
+  // Where a stream resuming after `last_event_id` starts, and what it hears before that.
+  struct Start {
+    std::uint64_t from = 0;
+    std::string preamble;
+  };
+  wire::Result<Start, wire::ApiError> start_point(const std::string& last_event_id);
+
   Hub& m_hub;
   NotifyServiceOptions m_options;
+  FollowedStream* m_stream;
   std::atomic<std::uint64_t> m_resumes{0};
   std::atomic<std::uint64_t> m_resets{0};
 };

@@ -55,3 +55,57 @@ TEST_CASE("server::EventLog") {
     CHECK(log.size() >= 1);
   }
 }
+
+TEST_CASE("server::EventLog following an ordered stream") {
+  const std::string origin = "20240101120000.000010";
+  auto id = [](int n) { return "20240101120000.0000" + std::to_string(n); };  // n: 10..99
+
+  SECTION("an id held resumes after it; one between held ids, after it too") {
+    server::EventLog log;
+    log.follow_from(origin);
+    log.append({message(id(20)), message(id(30)), message(id(40))});
+    auto held = log.locate(id(20));
+    CHECK(held.kind == server::ResumePoint::Kind::found);
+    CHECK(held.from == 2);
+    auto between = log.locate(id(25));
+    CHECK(between.kind == server::ResumePoint::Kind::found);
+    CHECK(between.from == 2);
+    auto newest = log.locate(id(40));
+    CHECK(newest.from == log.head());
+    // Not read yet (this node lags): from now on; a client drops what it already has.
+    CHECK(log.locate(id(50)).kind == server::ResumePoint::Kind::found);
+    CHECK(log.locate(id(50)).from == log.head());
+  }
+
+  SECTION("an id from before the log is earlier, with the gap's end") {
+    server::EventLog log;
+    log.follow_from(origin);
+    auto empty = log.locate(id(10));
+    CHECK(empty.kind == server::ResumePoint::Kind::earlier);
+    CHECK(empty.upto == origin);
+    CHECK(empty.from == log.head());
+    log.append({message(id(20))});
+    auto before = log.locate("20231231000000.000000");
+    CHECK(before.kind == server::ResumePoint::Kind::earlier);
+    CHECK(before.upto == origin);
+    CHECK(before.from == 1);
+  }
+
+  SECTION("trimming moves the gap's end to the newest event let go") {
+    server::EventLog log({2, 1 << 20});
+    log.follow_from(origin);
+    log.append({message(id(20)), message(id(30)), message(id(40)), message(id(50))});
+    auto point = log.locate(id(20));
+    CHECK(point.kind == server::ResumePoint::Kind::earlier);
+    CHECK(point.upto == id(30));
+    CHECK(point.from == log.tail());
+  }
+
+  SECTION("what is not a message id is unknown") {
+    server::EventLog log;
+    log.follow_from(origin);
+    log.append({message(id(20))});
+    CHECK(log.locate("no-such-id").kind == server::ResumePoint::Kind::unknown);
+    CHECK(log.locate("0").kind == server::ResumePoint::Kind::unknown);
+  }
+}

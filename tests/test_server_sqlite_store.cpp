@@ -12,32 +12,26 @@
 #include "wire/id.hpp"
 
 using namespace livechat;
+using livechat::test::ids_of;
+using livechat::test::numbered_draft;
 using livechat::test::TempDir;
 
 namespace {
 
-wire::Message message(std::int64_t micros, const std::string& room = "general") {
-  return {wire::format_id(micros), "content " + std::to_string(micros), "tester", room,
-          wire::format_timestamp(micros)};
-}
-
-std::vector<std::string> ids(const server::MessageStore::Batch& batch) {
-  std::vector<std::string> out;
-  for (const auto& m : batch) {
-    out.push_back(m.id);
-  }
-  return out;
-}
-
 constexpr std::int64_t k_base = 1'704'110'400'000'000;  // 2024-01-01T12:00:00Z
+
+// A clock that stands still: ids then go up one microsecond at a time from k_base.
+std::int64_t still_clock() { return k_base; }
+
+std::string id(int i) { return wire::format_id(k_base + i); }
 
 }  // namespace
 
 TEST_CASE("server::SqliteStore") {
   TempDir dir;
 
-  SECTION("stores, reports and hands on each message once it is committed, in order") {
-    server::SqliteStore store(dir.file("a.db"));
+  SECTION("stamps, stores and hands on each message once it is committed, in order") {
+    server::SqliteStore store(dir.file("a.db"), still_clock);
     std::vector<std::string> handed_on;
     std::mutex mutex;
     store.on_stored([&](const server::MessageStore::Batch& batch) {
@@ -48,11 +42,14 @@ TEST_CASE("server::SqliteStore") {
     });
     std::vector<std::string> expected;
     for (int i = 0; i < 10; ++i) {
-      expected.push_back(message(k_base + i).id);
-      REQUIRE(store.wait_stored(store.enqueue(message(k_base + i))));
+      expected.push_back(id(i));
+      auto stored = store.wait_stored(store.enqueue(numbered_draft(i)));
+      REQUIRE(stored);
+      CHECK(stored->id == id(i));
+      CHECK(stored->timestamp == wire::format_timestamp(k_base + i));
+      CHECK(stored->content == "content " + std::to_string(i));
     }
     CHECK(store.size() == 10);
-    CHECK(store.newest_id() == expected.back());
     CHECK(store.kind() == "sqlite");
     store.on_stored({});
     CHECK(handed_on == expected);
@@ -60,18 +57,11 @@ TEST_CASE("server::SqliteStore") {
 
   SECTION("concurrent writers share commits and lose nothing") {
     server::SqliteStore store(dir.file("b.db"));
-    std::mutex order;
-    std::int64_t next = k_base;
     std::vector<std::thread> writers;
     for (int t = 0; t < 8; ++t) {
-      writers.emplace_back([&] {
+      writers.emplace_back([&store, t] {
         for (int i = 0; i < 100; ++i) {
-          std::uint64_t ticket = 0;
-          {
-            std::lock_guard lock(order);  // ids enqueued in id order, as the service does
-            ticket = store.enqueue(message(next++));
-          }
-          CHECK(store.wait_stored(ticket));
+          CHECK(store.wait_stored(store.enqueue(numbered_draft(t * 100 + i))));
         }
       });
     }
@@ -86,36 +76,37 @@ TEST_CASE("server::SqliteStore") {
   }
 
   SECTION("history: after and before an id, by room, limited, oldest first") {
-    server::SqliteStore store(":memory:");
+    server::SqliteStore store(":memory:", still_clock);
     for (int i = 0; i < 10; ++i) {
-      store.wait_stored(store.enqueue(message(k_base + i, i % 2 == 0 ? "even" : "odd")));
+      store.wait_stored(store.enqueue(numbered_draft(i, i % 2 == 0 ? "even" : "odd")));
     }
-    auto id = [](int i) { return wire::format_id(k_base + i); };
-    CHECK(ids(store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
+    CHECK(ids_of(store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
           std::vector<std::string>{id(7), id(8), id(9)});
-    CHECK(ids(store.query({id(6), std::nullopt, std::nullopt, 100})) ==
+    CHECK(ids_of(store.query({id(6), std::nullopt, std::nullopt, 100})) ==
           std::vector<std::string>{id(7), id(8), id(9)});
-    CHECK(ids(store.query({std::nullopt, id(3), std::nullopt, 2})) ==
+    CHECK(ids_of(store.query({std::nullopt, id(3), std::nullopt, 2})) ==
           std::vector<std::string>{id(1), id(2)});
-    CHECK(ids(store.query({id(1), id(8), std::string("even"), 100})) ==
+    CHECK(ids_of(store.query({id(1), id(8), std::string("even"), 100})) ==
           std::vector<std::string>{id(2), id(4), id(6)});
     CHECK(store.query({std::nullopt, std::nullopt, std::string("none"), 10}).empty());
   }
 
-  SECTION("survives a reopen: messages, newest id and the delivery cursor") {
+  SECTION("survives a reopen: messages, the delivery cursor, ids after the newest") {
     {
-      server::SqliteStore store(dir.file("c.db"));
+      server::SqliteStore store(dir.file("c.db"), still_clock);
       for (int i = 0; i < 5; ++i) {
-        store.wait_stored(store.enqueue(message(k_base + i)));
+        store.wait_stored(store.enqueue(numbered_draft(i)));
       }
       CHECK(store.undelivered().size() == 5);
-      store.mark_delivered(wire::format_id(k_base + 2));
+      store.mark_delivered(id(2));
     }
-    server::SqliteStore reopened(dir.file("c.db"));
+    // The clock went back an hour meanwhile: ids still go on after the newest stored one.
+    server::SqliteStore reopened(dir.file("c.db"), [] { return k_base - 3'600'000'000; });
     CHECK(reopened.size() == 5);
-    CHECK(reopened.newest_id() == wire::format_id(k_base + 4));
-    CHECK(ids(reopened.undelivered()) ==
-          std::vector<std::string>{wire::format_id(k_base + 3), wire::format_id(k_base + 4)});
+    CHECK(ids_of(reopened.undelivered()) == std::vector<std::string>{id(3), id(4)});
+    auto next = reopened.wait_stored(reopened.enqueue(numbered_draft(5)));
+    REQUIRE(next);
+    CHECK(next->id == id(5));
   }
 
   SECTION("a file that is not a database is a clear error") {

@@ -147,4 +147,43 @@ TEST_CASE("url::url_encode") {
   }
 }
 
+TEST_CASE("url::parse_redis_url") {
+  auto parsed_redis = [](std::string_view url) {
+    auto result = parse_redis_url(url);
+    INFO(url);
+    REQUIRE(result.ok());
+    return *result;
+  };
+  SECTION("host, port and database, with defaults") {
+    auto a = parsed_redis("redis://10.0.0.5:7000/3");
+    CHECK(a.host == "10.0.0.5");
+    CHECK(a.port == 7000);
+    CHECK(a.db == 3);
+    CHECK(a.password.empty());
+    auto b = parsed_redis("redis://cache");
+    CHECK(b.host == "cache");
+    CHECK(b.port == 6379);
+    CHECK(b.db == 0);
+    CHECK(parsed_redis("localhost:6380").port == 6380);
+    CHECK(parsed_redis("redis://[::1]").host == "::1");
+    CHECK(parsed_redis("redis://[::1]").port == 6379);
+    CHECK(parsed_redis("redis://[::1]:7001/2").port == 7001);
+  }
+  SECTION("a password, which the printable form leaves out") {
+    auto a = parsed_redis("redis://:s3cret@cache:6379/1");
+    CHECK(a.password == "s3cret");
+    CHECK(a.text() == "redis://cache:6379/1");
+    CHECK(parsed_redis("redis://default:pw@cache").password == "pw");
+  }
+  SECTION("what is not a Redis URL says why") {
+    for (std::string_view bad : {"http://cache", "rediss://cache", "redis://", "redis://cache:0",
+                                 "redis://cache:x", "redis://cache/x", "redis://cache/-1"}) {
+      INFO(bad);
+      auto result = parse_redis_url(bad);
+      REQUIRE_FALSE(result.ok());
+      CHECK(result.error().message.find("Redis URL") != std::string::npos);
+    }
+  }
+}
+
 }  // namespace livechat::wire

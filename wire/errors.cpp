@@ -23,6 +23,7 @@ constexpr std::array k_table = {
     Row{ApiErrorKind::too_large, 413, "too_large"},
     Row{ApiErrorKind::not_found, 404, "not_found"},
     Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
+    Row{ApiErrorKind::wrong_mode, 409, "wrong_mode"},
     Row{ApiErrorKind::too_many_clients, 503, "too_many_clients"},
     Row{ApiErrorKind::unavailable, 503, "unavailable"},
     Row{ApiErrorKind::internal, 500, "internal"},

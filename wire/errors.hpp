@@ -17,6 +17,7 @@ enum class ApiErrorKind {
   not_found,
   method_not_allowed,
   too_many_clients,
+  wrong_mode,
   unavailable,
   internal,
 };

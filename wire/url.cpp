@@ -100,3 +100,61 @@ std::string url_encode(std::string_view text) {
 }
 
 }  // namespace livechat::wire
+
+namespace livechat::wire {
+
+std::string RedisAddress::text() const {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return "redis://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
+         std::to_string(db);
+}
+
+Result<RedisAddress> parse_redis_url(std::string_view url) {
+  auto fail = [&](std::string_view why) {
+    std::string message = "'";
+    message.append(url).append("' is not a usable Redis URL: ").append(why);
+    return Error{"bad_url", std::move(message)};
+  };
+  std::string_view rest = url;
+  if (auto sep = rest.find("://"); sep != std::string_view::npos) {
+    if (rest.substr(0, sep) != "redis") {
+      return fail("the scheme must be redis:// (TLS to Redis is not supported)");
+    }
+    rest.remove_prefix(sep + 3);
+  }
+  RedisAddress address;
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view credentials = rest.substr(0, at);
+    // redis://:password@host or redis://user:password@host; only the password is used.
+    auto colon = credentials.find(':');
+    address.password =
+        std::string(colon == std::string_view::npos ? credentials : credentials.substr(colon + 1));
+    rest.remove_prefix(at + 1);
+  }
+  auto slash = rest.find('/');
+  std::string_view db_text = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  // The host and port read like an HTTP URL's; only the default port differs.
+  std::string_view authority = rest.substr(0, slash);
+  auto endpoint = parse_endpoint("http://" + std::string(authority));
+  if (!endpoint) {
+    const auto& why = endpoint.error().message;
+    return fail(why.substr(why.find(": ") + 2));
+  }
+  address.host = endpoint->host;
+  auto close = authority.rfind(']');
+  bool has_port =
+      authority.find(':', close == std::string_view::npos ? 0 : close) != std::string_view::npos;
+  if (has_port) {
+    address.port = endpoint->port;
+  }
+  if (!db_text.empty()) {
+    auto [ptr, ec] = std::from_chars(db_text.data(), db_text.data() + db_text.size(), address.db);
+    if (ec != std::errc{} || ptr != db_text.data() + db_text.size() || address.db < 0 ||
+        address.db > 1'000'000) {
+      return fail("the database after '/' must be a number (0 to 15 on a default Redis)");
+    }
+  }
+  return address;
+}
+
+}  // namespace livechat::wire

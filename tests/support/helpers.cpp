@@ -27,6 +27,19 @@ LivechatServer start_serve(std::vector<std::string> extra) {
   return LivechatServer(args);
 }
 
+wire::Draft numbered_draft(int n, const std::string& room) {
+  return {"content " + std::to_string(n), "tester", room};
+}
+
+std::vector<std::string> ids_of(const std::vector<wire::Message>& messages) {
+  std::vector<std::string> out;
+  out.reserve(messages.size());
+  for (const auto& m : messages) {
+    out.push_back(m.id);
+  }
+  return out;
+}
+
 std::string post_message(int port, const std::string& content) {
   httplib::Client client("127.0.0.1", port);
   auto result =

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "wire/message.hpp"
 
 namespace livechat::test {
 
@@ -30,6 +31,12 @@ LivechatServer start_serve(std::vector<std::string> extra = {});
 // Posts a message to the message service on a loopback port and returns its id (a 201 is
 // required).
 std::string post_message(int port, const std::string& content);
+
+// Returns a draft "content <n>" by "tester" in `room`, for store tests.
+wire::Draft numbered_draft(int n, const std::string& room = "general");
+
+// Returns the ids of messages, in order.
+std::vector<std::string> ids_of(const std::vector<wire::Message>& messages);
 
 // Splits text into its complete lines.
 std::vector<std::string> split_lines(const std::string& text);
