@@ -24,7 +24,7 @@ struct BenchOptions {
   double rate = 100;
   std::size_t publishers = 1;
   std::string message_url = k_default_message_url;
-  std::string notify_url = k_default_notify_url;
+  std::vector<std::string> notify_urls = {k_default_notify_url};
   std::string room = "bench";
   double timeout_seconds = 120;
   bool json = false;
@@ -169,7 +169,10 @@ int run_bench(const BenchOptions& o) {
   config.rate = o.rate;
   config.publishers = o.publishers;
   config.message_endpoint = require_endpoint(o.message_url, "--message-url");
-  config.notify_endpoint = require_endpoint(o.notify_url, "--notify-url");
+  config.notify_endpoints.clear();
+  for (const auto& url : o.notify_urls) {
+    config.notify_endpoints.push_back(require_endpoint(url, "--notify-url"));
+  }
   config.room = o.room;
   config.time_limit = std::chrono::milliseconds(std::lround(o.timeout_seconds * 1000));
   if (!o.events_url.empty()) {
@@ -240,8 +243,11 @@ Command setup_bench(CLI::App& parent) {
   app->add_option("--message-url", options->message_url, "Message service to publish to")
       ->envname("MESSAGE_SERVICE_URL")
       ->capture_default_str();
-  app->add_option("--notify-url", options->notify_url, "Notification service to stream from")
+  app->add_option("--notify-url", options->notify_urls,
+                  "Notification service to stream from; repeat it (or give a comma-separated "
+                  "list) to spread the listeners over several nodes")
       ->envname("NOTIFICATION_SERVICE_URL")
+      ->delimiter(',')
       ->capture_default_str();
   app->add_option("--room", options->room, "Room the bench messages go to")->capture_default_str();
   app->add_option("--timeout", options->timeout_seconds,

@@ -324,16 +324,21 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   report.listeners = config.listeners;
   report.messages = config.messages;
 
-  const auto& stream_endpoint = config.events ? config.events->endpoint : config.notify_endpoint;
-  ServerWatch server(stream_endpoint);
+  const auto stream_endpoints = config.events ? std::vector<wire::Endpoint>{config.events->endpoint}
+                                              : config.notify_endpoints;
+  if (stream_endpoints.empty()) {
+    return wire::Error{"no_endpoint", "no notification service to stream from"};
+  }
+  const auto& stream_endpoint = stream_endpoints.front();
+  ServerWatch server(stream_endpoint);  // the first node's process, when it is local
   server.sample();
   BenchListener listener(config.listeners, config.messages, nanos(start),
                          config.events.has_value());
   StreamPoolConfig pool_config;
-  pool_config.endpoint = stream_endpoint;
-  pool_config.target = config.events ? config.events->target
-                                     : config.notify_endpoint.base_path +
-                                           "/events?room=" + wire::url_encode(config.room);
+  pool_config.endpoints = stream_endpoints;
+  pool_config.target =
+      config.events ? config.events->target
+                    : stream_endpoint.base_path + "/events?room=" + wire::url_encode(config.room);
   pool_config.connected_on_head = config.events.has_value();
   pool_config.streams = config.listeners;
   pool_config.loops = config.loops != 0 ? config.loops : (config.listeners >= 2'000 ? 2 : 1);
@@ -382,7 +387,7 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
                                             config.events->target + " (" + why + ")"};
     }
     return wire::Error{"unreachable", "no stream opened to the notification service at " +
-                                          config.notify_endpoint.origin() + " (" + why +
+                                          stream_endpoint.origin() + " (" + why +
                                           "): is livechat serve-notify running?"};
   }
 

@@ -102,14 +102,15 @@ constexpr std::uint64_t k_wake_key = ~std::uint64_t{0};
 class StreamPool::Loop {
  public:
   Loop(const StreamPoolConfig& config, StreamHandler& handler, Counters& counters,
-       std::size_t index, std::size_t streams, std::size_t max_connecting, Address address)
+       std::size_t index, std::size_t streams, std::size_t max_connecting,
+       std::vector<Address> addresses)
       : m_config(config),
         m_handler(handler),
         m_counters(counters),
         m_index(index),
         m_loops(std::max<std::size_t>(1, config.loops)),
         m_max_connecting(std::max<std::size_t>(1, max_connecting)),
-        m_address(address),
+        m_addresses(std::move(addresses)),
         m_connections(streams),
         m_buffer(64 * 1024) {
     m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
@@ -209,8 +210,9 @@ class StreamPool::Loop {
     }
   }
 
-  std::string request(const Connection& c) const {
-    const auto& e = m_config.endpoint;
+  std::string request(std::size_t local) const {
+    const auto& c = m_connections[local];
+    const auto& e = m_config.endpoints[global(local) % m_config.endpoints.size()];
     bool ipv6 = e.host.find(':') != std::string::npos;
     std::string out = "GET " + m_config.target +
                       " HTTP/1.1\r\nHost: " + (ipv6 ? "[" + e.host + "]" : e.host) + ":" +
@@ -229,18 +231,18 @@ class StreamPool::Loop {
     ++m_in_flight;
     c.announced = false;
     c.decoder.restart();
-    c.out = request(c);
+    c.out = request(local);
     c.sent = 0;
     m_connect_timers.push_back({now + m_config.connect_timeout, local, c.generation});
-    c.fd = ::socket(m_address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const auto& address = m_addresses[global(local) % m_addresses.size()];
+    c.fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
       fail(local, 0, std::string("cannot open a socket: ") + std::strerror(errno));
       return;
     }
     int one = 1;
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int rc =
-        ::connect(c.fd, reinterpret_cast<const sockaddr*>(&m_address.storage), m_address.length);
+    int rc = ::connect(c.fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length);
     if (rc != 0 && errno != EINPROGRESS) {
       fail(local, 0, std::string("cannot connect: ") + std::strerror(errno));
       return;
@@ -394,7 +396,7 @@ class StreamPool::Loop {
   std::size_t m_index;
   std::size_t m_loops;
   std::size_t m_max_connecting;
-  Address m_address;
+  std::vector<Address> m_addresses;  // one per endpoint
   std::vector<Connection> m_connections;
   std::vector<char> m_buffer;
   std::deque<std::size_t> m_queue;
@@ -412,9 +414,16 @@ StreamPool::~StreamPool() { stop(); }
 
 std::optional<wire::Error> StreamPool::start() {
   raise_open_files_limit();
-  auto address = resolve(m_config.endpoint, m_config.connect_timeout);
-  if (!address) {
-    return address.error();
+  if (m_config.endpoints.empty()) {
+    return wire::Error{"no_endpoint", "no notification service to stream from"};
+  }
+  std::vector<Address> addresses;
+  for (const auto& endpoint : m_config.endpoints) {
+    auto address = resolve(endpoint, m_config.connect_timeout);
+    if (!address) {
+      return address.error();
+    }
+    addresses.push_back(*address);
   }
   std::size_t loops = std::clamp<std::size_t>(m_config.loops, 1, 2);
   loops = std::max<std::size_t>(1, std::min(loops, m_config.streams));
@@ -424,7 +433,7 @@ std::optional<wire::Error> StreamPool::start() {
     std::size_t streams = m_config.streams / loops + (i < m_config.streams % loops ? 1 : 0);
     std::size_t max_connecting = m_config.max_connecting / loops;
     m_loops.push_back(std::make_unique<Loop>(m_config, m_handler, m_counters, i, streams,
-                                             max_connecting, *address));
+                                             max_connecting, addresses));
   }
   m_stop = false;
   for (auto& loop : m_loops) {

@@ -43,7 +43,8 @@ class StreamHandler {
 
 // What a pool connects to and how.
 struct StreamPoolConfig {
-  wire::Endpoint endpoint;
+  // Stream i goes to endpoints[i % endpoints.size()] (several notification nodes share them).
+  std::vector<wire::Endpoint> endpoints;
   std::string target = "/events";  // path and query of every stream
   std::size_t streams = 1;
   // Event-loop threads (1 or 2): each serves every loops-th stream.
@@ -60,7 +61,7 @@ struct StreamPoolConfig {
   std::chrono::milliseconds reconnect_delay{500};
 };
 
-// Holds many SSE streams to one notification service on one or two epoll threads.
+// Holds many SSE streams to one or more notification services on one or two epoll threads.
 class StreamPool {
  public:
   StreamPool(StreamPoolConfig config, StreamHandler& handler);

@@ -243,4 +243,23 @@ TEST_CASE("scaling out on Redis", "[e2e][redis]") {
     CHECK(refused->status == 409);
     CHECK(json::parse(refused->body)["code"] == "wrong_mode");
   }
+
+  SECTION("bench spreads its listeners over several notification nodes") {
+    auto m = message_node(redis);
+    auto n1 = notify_node(redis);
+    auto n2 = notify_node(redis);
+    auto run = run_livechat(
+        {"bench", "-n", "40", "-m", "100", "--rate", "400", "--json", "--message-url",
+         m.url("message"), "--notify-url", n1.url("notification") + "," + n2.url("notification")},
+        {}, std::nullopt, 60s);
+    INFO("stderr: " << run.err);
+    REQUIRE(run.code == 0);
+    auto report = json::parse(run.out);
+    CHECK(report["connected"] == 40);
+    CHECK(report["received"] == 40 * 100);
+    CHECK(report["lost"] == 0);
+    CHECK(report["out_of_order"] == 0);
+    CHECK(get_json(n1.port("notification"), "/health")["deliveries"] == 20 * 100);
+    CHECK(get_json(n2.port("notification"), "/health")["deliveries"] == 20 * 100);
+  }
 }

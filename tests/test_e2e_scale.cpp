@@ -71,7 +71,7 @@ TEST_CASE("2,000 concurrent streams", "[e2e]") {
 
   Recorder recorder(k_streams);
   client::StreamPoolConfig config;
-  config.endpoint = endpoint(server.url("notification"));
+  config.endpoints = {endpoint(server.url("notification"))};
   config.target = "/events?room=scale";
   config.streams = k_streams;
   config.loops = 2;
