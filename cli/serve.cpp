@@ -30,7 +30,7 @@ int run_serve(const ServeOptions& o) {
   if (!o.message.redis_url.empty()) {
     feed = std::make_unique<server::RedisFeed>(require_redis(o.message.redis_url), hub);
   }
-  server::NotifyService notify_service(hub, notify_service_options(o.notify), feed.get());
+  server::NotifyService notify_service(hub, notify_service_options(o.notify, o.common), feed.get());
   wire::HttpServer notify_http(http_options(o.common, o.notify_port, k_notify_max_body));
   notify_service.install(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");

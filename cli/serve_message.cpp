@@ -23,7 +23,9 @@ int run_serve_message(const ServeMessageOptions& o) {
   // With Redis, notification nodes read the stream themselves: no hop to hand messages over.
   std::unique_ptr<server::HttpNotifier> notifier;
   if (o.message.redis_url.empty()) {
-    notifier = std::make_unique<server::HttpNotifier>(notify);
+    server::HttpNotifierOptions options;
+    options.token = o.common.notify_token;
+    notifier = std::make_unique<server::HttpNotifier>(notify, options);
   }
   server::MessageService service(*store, notifier.get(), message_service_options(o.message));
   wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));

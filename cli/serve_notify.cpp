@@ -17,6 +17,7 @@ struct ServeNotifyOptions {
 
 int run_serve_notify(const ServeNotifyOptions& o) {
   setup_logging(o.common.log_level);
+  warn_if_notify_open(o.common);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals;
   server::Hub hub(hub_options(o.notify));
@@ -24,7 +25,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   if (!o.notify.redis_url.empty()) {
     feed = std::make_unique<server::RedisFeed>(require_redis(o.notify.redis_url), hub);
   }
-  server::NotifyService service(hub, notify_service_options(o.notify), feed.get());
+  server::NotifyService service(hub, notify_service_options(o.notify, o.common), feed.get());
   wire::HttpServer http(http_options(o.common, o.port, k_notify_max_body));
   service.install(http);
   start_or_throw(http, "notification service");

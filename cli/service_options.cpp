@@ -10,6 +10,7 @@
 #include "cli/command.hpp"
 #include "server/sqlite.hpp"
 #include "server/sqlite_store.hpp"
+#include "wire/auth.hpp"
 
 namespace livechat::cli {
 
@@ -26,6 +27,10 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
       ->envname("LIVECHAT_CORS_ORIGINS")
       ->delimiter(',')
       ->capture_default_str();
+  app.add_option("--notify-token", o.notify_token,
+                 "Secret that POST /notify needs as 'Authorization: Bearer <token>' (the same on "
+                 "message and notification services)")
+      ->envname("LIVECHAT_NOTIFY_TOKEN");
 }
 
 void add_port_option(CLI::App& app, const std::string& name, int& port,
@@ -120,11 +125,22 @@ server::HubOptions hub_options(const NotifyOptions& o) {
   return options;
 }
 
-server::NotifyServiceOptions notify_service_options(const NotifyOptions& o) {
+server::NotifyServiceOptions notify_service_options(const NotifyOptions& o,
+                                                    const CommonOptions& common) {
   server::NotifyServiceOptions options;
+  options.notify_token = common.notify_token;
   options.retry = std::chrono::milliseconds(o.retry_ms);
   options.max_clients = o.max_clients;
   return options;
+}
+
+void warn_if_notify_open(const CommonOptions& common) {
+  if (common.notify_token.empty() && !wire::is_loopback_host(common.host)) {
+    spdlog::warn(
+        "POST /notify takes messages from anyone who can reach {}: set --notify-token (the same "
+        "on the message service) or listen on 127.0.0.1",
+        common.host);
+  }
 }
 
 std::unique_ptr<server::MessageStore> open_store(const MessageOptions& o) {

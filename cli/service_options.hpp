@@ -36,6 +36,8 @@ struct CommonOptions {
   std::string host = "0.0.0.0";
   std::string log_level = "info";
   std::vector<std::string> cors_origins = {"*"};
+  // Shared by the message and notification services; empty: /notify is open.
+  std::string notify_token;
 };
 
 // Options of the message service.
@@ -80,7 +82,11 @@ void add_redis_option(CLI::App& app, std::string& url);
 wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body);
 server::MessageServiceOptions message_service_options(const MessageOptions& options);
 server::HubOptions hub_options(const NotifyOptions& options);
-server::NotifyServiceOptions notify_service_options(const NotifyOptions& options);
+server::NotifyServiceOptions notify_service_options(const NotifyOptions& options,
+                                                    const CommonOptions& common);
+
+// Warns when POST /notify is open to more than this machine (no --notify-token on a public host).
+void warn_if_notify_open(const CommonOptions& common);
 
 // Opens the message store (Redis with --redis, else SQLite at --db), or throws a UserError that
 // says what is wrong with it.

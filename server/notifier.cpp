@@ -53,6 +53,9 @@ NotifierHealth HttpNotifier::health() const {
 HttpNotifier::Outcome HttpNotifier::post(const std::string& body, std::string& failure) {
   if (!m_client) {
     m_client = wire::make_client(m_endpoint);
+    if (!m_options.token.empty()) {
+      m_client->set_bearer_token_auth(m_options.token);
+    }
   }
   auto result = m_client->Post(m_endpoint.base_path + "/notify", body, "application/json");
   if (!result) {

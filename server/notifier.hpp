@@ -65,6 +65,8 @@ struct HttpNotifierOptions {
   std::chrono::milliseconds max_backoff{5000};
   // How long stopping waits for what is still queued to go out.
   std::chrono::milliseconds drain_timeout{2000};
+  // Sent as "Authorization: Bearer <token>" when set (the notification service's --notify-token).
+  std::string token;
 };
 
 // POSTs messages to a notification service's /notify over one kept-alive connection, in order,

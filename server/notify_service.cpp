@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "wire/auth.hpp"
 #include "wire/http_server.hpp"
 #include "wire/sse.hpp"
 
@@ -180,34 +181,45 @@ void NotifyService::install(wire::HttpServer& http) {
   });
 
   // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
-  http.post(
-      "/notify", [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
-        if (m_stream != nullptr) {
-          wire::send_error(res, {wire::ApiErrorKind::wrong_mode,
-                                 "this notification service follows Redis (--redis): post "
-                                 "messages to the message service instead"});
-          return;
-        }
-        auto messages = wire::parse_notifications(body, m_options.limits);
-        if (!messages) {
-          spdlog::debug("POST /notify rejected: {}", messages.error().message);
-          wire::send_error(res, messages.error());
-          return;
-        }
-        auto added = m_hub.publish(*messages);
-        if (!added) {
-          // Streams are closing: the sender keeps the messages for the next instance.
-          res.set_header("Retry-After", "1");
-          wire::send_error(
-              res, {wire::ApiErrorKind::unavailable, "the notification service is shutting down"});
-          return;
-        }
-        nlohmann::json reply = {{"status", "ok"},
-                                {"received", messages->size()},
-                                {"duplicates", messages->size() - *added},
-                                {"clients", m_hub.subscribers()}};
-        wire::send_json(res, 200, reply.dump());
-      });
+  http.post("/notify",
+            [this](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+              if (!m_options.notify_token.empty()) {
+                auto token = wire::bearer_token(req.get_header_value("Authorization"));
+                if (!token || !wire::constant_time_equal(*token, m_options.notify_token)) {
+                  res.set_header("WWW-Authenticate", "Bearer");
+                  wire::send_error(res, {wire::ApiErrorKind::unauthorized,
+                                         token ? "wrong notify token"
+                                               : "POST /notify needs Authorization: Bearer <notify "
+                                                 "token> (--notify-token)"});
+                  return;
+                }
+              }
+              if (m_stream != nullptr) {
+                wire::send_error(res, {wire::ApiErrorKind::wrong_mode,
+                                       "this notification service follows Redis (--redis): post "
+                                       "messages to the message service instead"});
+                return;
+              }
+              auto messages = wire::parse_notifications(body, m_options.limits);
+              if (!messages) {
+                spdlog::debug("POST /notify rejected: {}", messages.error().message);
+                wire::send_error(res, messages.error());
+                return;
+              }
+              auto added = m_hub.publish(*messages);
+              if (!added) {
+                // Streams are closing: the sender keeps the messages for the next instance.
+                res.set_header("Retry-After", "1");
+                wire::send_error(res, {wire::ApiErrorKind::unavailable,
+                                       "the notification service is shutting down"});
+                return;
+              }
+              nlohmann::json reply = {{"status", "ok"},
+                                      {"received", messages->size()},
+                                      {"duplicates", messages->size() - *added},
+                                      {"clients", m_hub.subscribers()}};
+              wire::send_json(res, 200, reply.dump());
+            });
 
   // GET /health -> {"status":"ok","service":"notify","clients":N,...}
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {

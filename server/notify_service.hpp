@@ -24,6 +24,8 @@ struct NotifyServiceOptions {
   // Streams beyond this get a 503: one process holds about 19,000 sockets on a 20,000-file
   // limit, and headroom is kept for publishers and health checks.
   std::size_t max_clients = 15'000;
+  // POST /notify then needs "Authorization: Bearer <token>"; empty: anyone who reaches it.
+  std::string notify_token;
 };
 
 // The real-time side: SSE streams from a hub (resumed with Last-Event-ID), /notify to publish

@@ -18,6 +18,8 @@ enum class ApiErrorKind {
   method_not_allowed,
   too_many_clients,
   wrong_mode,
+  unauthorized,
+  rate_limited,
   unavailable,
   internal,
 };

@@ -1,0 +1,36 @@
+#include <catch2/catch.hpp>
+
+#include "wire/auth.hpp"
+
+using namespace livechat::wire;
+
+TEST_CASE("wire::auth") {
+  SECTION("constant_time_equal tells equal secrets from any other") {
+    CHECK(constant_time_equal("s3cret", "s3cret"));
+    CHECK(constant_time_equal("", ""));
+    CHECK_FALSE(constant_time_equal("s3cret", "s3creT"));
+    CHECK_FALSE(constant_time_equal("s3cret", "s3cre"));
+    CHECK_FALSE(constant_time_equal("s3cre", "s3cret"));
+    CHECK_FALSE(constant_time_equal("", "x"));
+    CHECK_FALSE(constant_time_equal(std::string_view("a\0", 2), "a"));
+  }
+  SECTION("bearer_token reads the token of a Bearer header, whatever the scheme's case") {
+    CHECK(bearer_token("Bearer abc") == "abc");
+    CHECK(bearer_token("bearer abc") == "abc");
+    CHECK(bearer_token("BEARER   abc  ") == "abc");
+    CHECK_FALSE(bearer_token("Bearer "));
+    CHECK_FALSE(bearer_token("Bearer    "));
+    CHECK_FALSE(bearer_token("Basic abc"));
+    CHECK_FALSE(bearer_token("Bearerabc"));
+    CHECK_FALSE(bearer_token(""));
+  }
+  SECTION("is_loopback_host") {
+    CHECK(is_loopback_host("127.0.0.1"));
+    CHECK(is_loopback_host("127.1.2.3"));
+    CHECK(is_loopback_host("::1"));
+    CHECK(is_loopback_host("localhost"));
+    CHECK_FALSE(is_loopback_host("0.0.0.0"));
+    CHECK_FALSE(is_loopback_host("::"));
+    CHECK_FALSE(is_loopback_host("10.0.0.1"));
+  }
+}
