@@ -126,8 +126,15 @@ void MessageService::install(wire::HttpServer& http) {
       wire::send_error(res, query.error());
       return;
     }
+    auto messages = m_store.query(*query);
+    if (!messages) {
+      res.set_header("Retry-After", "1");
+      wire::send_error(res, {wire::ApiErrorKind::unavailable,
+                             "history cannot be read now (" + messages.error().message + ")"});
+      return;
+    }
     std::string body = "[";
-    for (const auto& m : m_store.query(*query)) {
+    for (const auto& m : *messages) {
       if (body.size() > 1) {
         body += ',';
       }

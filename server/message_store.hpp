@@ -10,6 +10,7 @@
 
 #include "server/commit_queue.hpp"
 #include "wire/message.hpp"
+#include "wire/result.hpp"
 
 namespace livechat::server {
 
@@ -49,8 +50,8 @@ class MessageStore {
   // are answered; once it returns, the previous one is no longer being called.
   void on_stored(std::function<void(const Batch&)> sink) { m_queue.on_stored(std::move(sink)); }
 
-  // Returns the messages a history query asks for, oldest first.
-  virtual Batch query(const HistoryQuery& query) const = 0;
+  // Returns the messages a history query asks for, oldest first, or why it cannot now.
+  virtual wire::Result<Batch> query(const HistoryQuery& query) const = 0;
 
   // Returns how many messages are stored.
   virtual std::size_t size() const = 0;

@@ -54,6 +54,7 @@ Connection::~Connection() { drop(); }
 
 void Connection::interrupt() {
   std::lock_guard lock(m_fd_mutex);
+  m_interrupted = true;
   if (m_fd >= 0) {
     ::shutdown(m_fd, SHUT_RDWR);
   }
@@ -85,13 +86,20 @@ wire::Result<bool> Connection::connect() {
   }
   {
     std::lock_guard lock(m_fd_mutex);
+    if (m_interrupted) {
+      return fail("stopped");
+    }
     m_fd = m_context->fd;
   }
   redisSetTimeout(m_context, to_timeval(m_timeout));
   redisEnableKeepAlive(m_context);
   std::vector<std::vector<std::string>> hello;
   if (!m_address.password.empty()) {
-    hello.push_back({"AUTH", m_address.password});
+    if (m_address.user.empty()) {
+      hello.push_back({"AUTH", m_address.password});
+    } else {
+      hello.push_back({"AUTH", m_address.user, m_address.password});
+    }
   }
   if (m_address.db != 0) {
     hello.push_back({"SELECT", std::to_string(m_address.db)});
@@ -100,13 +108,30 @@ wire::Result<bool> Connection::connect() {
     auto reply = command(args);
     if (!reply) {
       drop();  // a connection without its AUTH or SELECT must not be used
-      return reply.error();
+      return wire::Error{
+          reply.error().code == "redis_unreachable" ? reply.error().code : "redis_refused",
+          reply.error().message + " (" + args.front() + ")"};
     }
   }
   return true;
 }
 
+wire::Result<Value> Connection::read(const std::vector<std::string>& args) {
+  bool was_open = m_context != nullptr;
+  auto reply = command(args);
+  if (!reply && was_open && reply.error().code == "redis_unreachable") {
+    reply = command(args);
+  }
+  return reply;
+}
+
 wire::Result<Value> Connection::command(const std::vector<std::string>& args) {
+  {
+    std::lock_guard lock(m_fd_mutex);
+    if (m_interrupted) {
+      return wire::Error{"redis_unreachable", "Redis at " + m_address.text() + ": stopped"};
+    }
+  }
   if (m_context == nullptr) {
     auto connected = connect();
     if (!connected) {
@@ -131,7 +156,9 @@ wire::Result<Value> Connection::command(const std::vector<std::string>& args) {
   Value value = copy(*reply);
   freeReplyObject(reply);
   if (value.is_error()) {
-    return wire::Error{"redis_error", "Redis at " + m_address.text() + ": " + value.text};
+    bool refused = value.text.rfind("NOAUTH", 0) == 0 || value.text.rfind("WRONGPASS", 0) == 0;
+    return wire::Error{refused ? "redis_refused" : "redis_error",
+                       "Redis at " + m_address.text() + ": " + value.text};
   }
   return value;
 }

@@ -33,11 +33,17 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs one command. A failure to reach Redis (or an error reply) is an error; the connection
-  // is dropped after an I/O error, so the next call starts afresh.
+  // Runs one command. Errors carry a code: "redis_unreachable" (no connection, or it broke: the
+  // connection is dropped and the next call starts afresh), "redis_refused" (AUTH or SELECT
+  // failed, or Redis wants a password) or "redis_error" (any other error reply).
   wire::Result<Value> command(const std::vector<std::string>& args);
 
-  // Makes a command blocked in another thread fail at once (thread safe; for stopping).
+  // Runs a command that is safe to repeat: if a connection that was already open turns out
+  // broken (a restarted Redis closes them all), it connects again and tries once more.
+  wire::Result<Value> read(const std::vector<std::string>& args);
+
+  // Makes a command blocked in another thread, and every later one, fail at once (thread safe;
+  // for stopping).
   void interrupt();
 
   const wire::RedisAddress& address() const { return m_address; }
@@ -51,6 +57,7 @@ class Connection {
   redisContext* m_context = nullptr;
   std::mutex m_fd_mutex;  // interrupt() never touches a socket drop() has closed
   int m_fd = -1;
+  bool m_interrupted = false;
 };
 
 }  // namespace livechat::server::redis

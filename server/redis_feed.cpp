@@ -59,7 +59,7 @@ StreamHealth RedisFeed::health() const {
 wire::Result<bool> RedisFeed::join_stream() {
   // A node delivers what is appended after it starts; older messages reach clients through
   // resume (replay()) and history.
-  auto top = m_reader.command({"XREVRANGE", k_key, "+", "-", "COUNT", "1"});
+  auto top = m_reader.read({"XREVRANGE", k_key, "+", "-", "COUNT", "1"});
   if (!top) {
     return top.error();
   }
@@ -78,8 +78,8 @@ wire::Result<bool> RedisFeed::join_stream() {
 
 wire::Result<bool> RedisFeed::read_more() {
   auto reply =
-      m_reader.command({"XREAD", "COUNT", std::to_string(m_options.batch), "BLOCK",
-                        std::to_string(m_options.block.count()), "STREAMS", k_key, m_last_entry});
+      m_reader.read({"XREAD", "COUNT", std::to_string(m_options.batch), "BLOCK",
+                     std::to_string(m_options.block.count()), "STREAMS", k_key, m_last_entry});
   if (!reply) {
     return reply.error();
   }
@@ -138,7 +138,7 @@ Replay RedisFeed::replay(const std::string& after, const std::string& upto, std:
   }
   std::lock_guard lock(m_replay_mutex);
   // From the client's own entry, inclusive: finding it proves nothing after it was trimmed.
-  auto range = m_replayer.command({"XRANGE", k_key, *from, *to, "COUNT", std::to_string(max + 2)});
+  auto range = m_replayer.read({"XRANGE", k_key, *from, *to, "COUNT", std::to_string(max + 2)});
   if (!range) {
     return {Replay::Outcome::unavailable, {}, range.error().message};
   }
@@ -147,7 +147,7 @@ Replay RedisFeed::replay(const std::string& after, const std::string& upto, std:
     entries.erase(entries.begin());
   } else {
     // Not there: trimmed away (it is older than the stream's first entry), or never a message.
-    auto first = m_replayer.command({"XRANGE", k_key, "-", "+", "COUNT", "1"});
+    auto first = m_replayer.read({"XRANGE", k_key, "-", "+", "COUNT", "1"});
     if (!first) {
       return {Replay::Outcome::unavailable, {}, first.error().message};
     }

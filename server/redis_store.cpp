@@ -17,13 +17,15 @@ constexpr std::size_t k_chunk = 500;
 // ...and looks at no more than this many for one answer (a rare room in a busy stream).
 constexpr std::size_t k_max_scan = 100'000;
 
-// Returns the stream bound for a history cursor, exclusive of its entry; text that is not a
-// message id stands for the stream's start ("0" sorts before every id) or end ("~" after).
-std::string bound(const std::string& id) {
-  if (auto entry = redis::entry_id(id)) {
-    return "(" + *entry;
+// Returns the inclusive stream bound just after (or before) a history cursor; text that is
+// not a message id stands for the stream's start ("0" sorts before every id) or end ("~").
+std::string bound(const std::string& id, bool after) {
+  auto entry = redis::entry_id(id);
+  if (!entry) {
+    return id < wire::format_id(0) ? "-" : "+";
   }
-  return id < wire::format_id(0) ? "-" : "+";
+  auto next = after ? redis::next_entry(*entry) : redis::previous_entry(*entry);
+  return next ? *next : (after ? "+" : "-");
 }
 
 }  // namespace
@@ -40,7 +42,7 @@ RedisStore::~RedisStore() { m_queue.stop(); }
 
 void RedisStore::note(const wire::Result<redis::Value>& outcome) const {
   std::lock_guard lock(m_health_mutex);
-  bool reachable = outcome.ok() || outcome.error().code != "redis_unreachable";
+  bool reachable = outcome.ok() || outcome.error().code == "redis_error";
   if (reachable != m_health.reachable) {
     if (reachable) {
       spdlog::info("Redis at {} is reachable again", m_writer.address().text());
@@ -59,7 +61,7 @@ StoreHealth RedisStore::health() const {
 
 std::optional<MessageStore::Batch> RedisStore::write(std::vector<wire::Draft>& drafts) {
   if (drafts.empty()) {
-    note(m_writer.command({"PING"}));
+    note(m_writer.read({"PING"}));
     return Batch{};
   }
   std::vector<const wire::Draft*> pointers;
@@ -95,38 +97,41 @@ std::optional<MessageStore::Batch> RedisStore::write(std::vector<wire::Draft>& d
   return batch;
 }
 
-MessageStore::Batch RedisStore::query(const HistoryQuery& q) const {
+wire::Result<MessageStore::Batch> RedisStore::query(const HistoryQuery& q) const {
   // After a cursor: forwards from it; otherwise backwards from the newest (or `before`).
   const bool forward = q.after.has_value();
-  std::string from = forward ? bound(*q.after) : (q.before ? bound(*q.before) : "+");
-  std::string to = forward ? (q.before ? bound(*q.before) : "+") : "-";
+  std::string from = forward ? bound(*q.after, true) : (q.before ? bound(*q.before, false) : "+");
+  std::string to = forward ? (q.before ? bound(*q.before, false) : "+") : "-";
   if ((forward && (from == "+" || to == "-")) || (!forward && from == "-")) {
-    return {};
+    return Batch{};
   }
   Batch out;
   std::size_t scanned = 0;
   std::lock_guard lock(m_reader_mutex);
   while (out.size() < q.limit && scanned < k_max_scan) {
     std::size_t count = q.room ? k_chunk : std::min(k_chunk, q.limit - out.size());
-    auto reply =
-        m_reader.command({forward ? "XRANGE" : "XREVRANGE", std::string(redis::k_stream_key), from,
-                          to, "COUNT", std::to_string(count)});
+    auto reply = m_reader.read({forward ? "XRANGE" : "XREVRANGE", std::string(redis::k_stream_key),
+                                from, to, "COUNT", std::to_string(count)});
     note(reply);
-    if (!reply || reply->items.empty()) {
+    if (!reply) {
+      return reply.error();
+    }
+    if (reply->items.empty()) {
       break;
     }
     scanned += reply->items.size();
-    const std::string last_entry =
-        reply->items.back().items.empty() ? std::string() : reply->items.back().items.front().text;
+    const auto& last = reply->items.back();
+    const std::string last_entry = last.items.empty() ? std::string() : last.items.front().text;
     for (auto& m : redis::read_entries(*reply)) {
       if ((!q.room || m.room == *q.room) && out.size() < q.limit) {
         out.push_back(std::move(m));
       }
     }
-    if (reply->items.size() < count || last_entry.empty()) {
+    auto next = forward ? redis::next_entry(last_entry) : redis::previous_entry(last_entry);
+    if (reply->items.size() < count || !next) {
       break;
     }
-    from = "(" + last_entry;
+    from = *next;
   }
   if (!forward) {
     std::reverse(out.begin(), out.end());
@@ -136,7 +141,7 @@ MessageStore::Batch RedisStore::query(const HistoryQuery& q) const {
 
 std::size_t RedisStore::size() const {
   std::lock_guard lock(m_reader_mutex);
-  auto reply = m_reader.command({"XLEN", std::string(redis::k_stream_key)});
+  auto reply = m_reader.read({"XLEN", std::string(redis::k_stream_key)});
   note(reply);
   return reply ? static_cast<std::size_t>(std::max(0LL, reply->integer)) : 0;
 }

@@ -29,7 +29,7 @@ class RedisStore final : public MessageStore {
   RedisStore(wire::RedisAddress address, RedisStoreOptions options = {});
   ~RedisStore() override;
 
-  Batch query(const HistoryQuery& query) const override;
+  wire::Result<Batch> query(const HistoryQuery& query) const override;
   std::size_t size() const override;
   // The stream is the outbox: notification nodes read it themselves.
   Batch undelivered() const override { return {}; }

@@ -1,6 +1,7 @@
 #include "server/redis_stream.hpp"
 
 #include <charconv>
+#include <cstdint>
 
 #include "wire/id.hpp"
 
@@ -31,6 +32,33 @@ end
 return ids
 )lua";
 
+std::optional<std::uint64_t> unsigned_number(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Splits an entry id "<ms>-<seq>" into its two numbers.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> split_entry(std::string_view entry) {
+  auto dash = entry.find('-');
+  if (dash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto ms = unsigned_number(entry.substr(0, dash));
+  auto seq = unsigned_number(entry.substr(dash + 1));
+  if (!ms || !seq) {
+    return std::nullopt;
+  }
+  return std::pair{*ms, *seq};
+}
+
+std::string join_entry(std::uint64_t ms, std::uint64_t seq) {
+  return std::to_string(ms) + "-" + std::to_string(seq);
+}
+
 std::optional<std::int64_t> number(std::string_view text) {
   std::int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -48,6 +76,36 @@ std::optional<std::string> entry_id(std::string_view message_id) {
     return std::nullopt;
   }
   return std::to_string(*micros / 1000) + "-" + std::to_string(*micros % 1000);
+}
+
+std::optional<std::string> next_entry(std::string_view entry) {
+  auto parts = split_entry(entry);
+  if (!parts) {
+    return std::nullopt;
+  }
+  auto [ms, seq] = *parts;
+  if (seq != UINT64_MAX) {
+    return join_entry(ms, seq + 1);
+  }
+  if (ms != UINT64_MAX) {
+    return join_entry(ms + 1, 0);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> previous_entry(std::string_view entry) {
+  auto parts = split_entry(entry);
+  if (!parts) {
+    return std::nullopt;
+  }
+  auto [ms, seq] = *parts;
+  if (seq != 0) {
+    return join_entry(ms, seq - 1);
+  }
+  if (ms != 0) {
+    return join_entry(ms - 1, UINT64_MAX);
+  }
+  return std::nullopt;
 }
 
 std::optional<std::pair<std::string, std::string>> message_stamp(std::string_view entry_id) {

@@ -22,6 +22,12 @@ std::optional<std::string> entry_id(std::string_view message_id);
 // Converts an entry id livechat wrote back to the message id and timestamp it stands for.
 std::optional<std::pair<std::string, std::string>> message_stamp(std::string_view entry_id);
 
+// Returns the smallest entry id after `entry` and the largest before it (for exclusive ranges
+// on any Redis with streams; the "(" syntax needs 6.2); nothing if `entry` is not an entry id
+// or has no neighbour on that side.
+std::optional<std::string> next_entry(std::string_view entry);
+std::optional<std::string> previous_entry(std::string_view entry);
+
 // Reads an XRANGE reply (or one stream of an XREAD reply) into messages, oldest first; entries
 // livechat did not write are skipped.
 std::vector<wire::Message> read_entries(const Value& entries);

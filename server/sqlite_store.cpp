@@ -123,7 +123,7 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
   return batch;
 }
 
-MessageStore::Batch SqliteStore::query(const HistoryQuery& q) const {
+wire::Result<MessageStore::Batch> SqliteStore::query(const HistoryQuery& q) const {
   std::string sql = std::string("SELECT ") + k_columns + " FROM messages WHERE 1";
   int index = 0;
   std::vector<std::string> values;
@@ -144,13 +144,17 @@ MessageStore::Batch SqliteStore::query(const HistoryQuery& q) const {
   sql += q.after ? " ORDER BY id ASC" : " ORDER BY id DESC";
   sql += " LIMIT " + std::to_string(q.limit);
   Batch out;
-  std::lock_guard lock(m_read_mutex);
-  sqlite::Statement select(*m_read_db, sql);
-  for (int i = 0; i < index; ++i) {
-    select.bind(i + 1, values[static_cast<std::size_t>(i)]);
-  }
-  while (select.step()) {
-    out.push_back(read_message(select));
+  try {
+    std::lock_guard lock(m_read_mutex);
+    sqlite::Statement select(*m_read_db, sql);
+    for (int i = 0; i < index; ++i) {
+      select.bind(i + 1, values[static_cast<std::size_t>(i)]);
+    }
+    while (select.step()) {
+      out.push_back(read_message(select));
+    }
+  } catch (const sqlite::Error& e) {
+    return wire::Error{"store_failed", e.what()};
   }
   if (!q.after) {
     std::reverse(out.begin(), out.end());

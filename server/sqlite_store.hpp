@@ -26,7 +26,7 @@ class SqliteStore final : public MessageStore {
                        wire::IdGenerator::Clock clock = wire::system_micros);
   ~SqliteStore() override;
 
-  Batch query(const HistoryQuery& query) const override;
+  wire::Result<Batch> query(const HistoryQuery& query) const override;
   std::size_t size() const override;
   Batch undelivered() const override;
   void mark_delivered(const std::string& id) override;

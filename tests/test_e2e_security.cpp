@@ -33,9 +33,9 @@ TEST_CASE("the notify token", "[e2e]") {
     int port = notify.port("notification");
     SseClient listener(port, "/events");
     REQUIRE(listener.wait_connected());
-    for (const std::string& bad : {std::string(), std::string("Bearer wrong"),
-                                   std::string("Bearer s3cre"), std::string("Basic s3cret"),
-                                   std::string("Bearer s3cret2")}) {
+    for (const std::string& bad :
+         {std::string(), std::string("Bearer wrong"), std::string("Bearer s3cre"),
+          std::string("Basic s3cret"), std::string("Bearer s3cret2")}) {
       INFO("Authorization: " << bad);
       auto refused = post_notify(port, bad);
       REQUIRE(refused);

@@ -42,7 +42,7 @@ TEST_CASE("server::RedisStore", "[redis]") {
     }
     CHECK(answered.size() == 400);
     CHECK(a.size() == 400);
-    auto all = a.query({std::string("0"), std::nullopt, std::nullopt, 1000});
+    auto all = *a.query({std::string("0"), std::nullopt, std::nullopt, 1000});
     REQUIRE(all.size() == 400);
     auto in_order = ids_of(all);
     CHECK(std::set<std::string>(in_order.begin(), in_order.end()) == answered);
@@ -58,17 +58,17 @@ TEST_CASE("server::RedisStore", "[redis]") {
           store.wait_stored(store.enqueue(numbered_draft(i, i % 2 == 0 ? "even" : "odd")))->id);
     }
     using S = std::vector<std::string>;
-    CHECK(ids_of(store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
+    CHECK(ids_of(*store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
           S{id[7], id[8], id[9]});
-    CHECK(ids_of(store.query({id[6], std::nullopt, std::nullopt, 100})) == S{id[7], id[8], id[9]});
-    CHECK(ids_of(store.query({std::nullopt, id[3], std::nullopt, 2})) == S{id[1], id[2]});
-    CHECK(ids_of(store.query({id[1], id[8], std::string("even"), 100})) == S{id[2], id[4], id[6]});
-    CHECK(ids_of(store.query({std::nullopt, std::nullopt, std::string("odd"), 2})) ==
+    CHECK(ids_of(*store.query({id[6], std::nullopt, std::nullopt, 100})) == S{id[7], id[8], id[9]});
+    CHECK(ids_of(*store.query({std::nullopt, id[3], std::nullopt, 2})) == S{id[1], id[2]});
+    CHECK(ids_of(*store.query({id[1], id[8], std::string("even"), 100})) == S{id[2], id[4], id[6]});
+    CHECK(ids_of(*store.query({std::nullopt, std::nullopt, std::string("odd"), 2})) ==
           S{id[7], id[9]});
-    CHECK(store.query({std::nullopt, std::nullopt, std::string("none"), 10}).empty());
-    CHECK(store.query({std::string("~"), std::nullopt, std::nullopt, 10}).empty());
-    CHECK(store.query({std::nullopt, std::string("0"), std::nullopt, 10}).empty());
-    auto first = store.query({std::string("0"), std::nullopt, std::nullopt, 1});
+    CHECK(store.query({std::nullopt, std::nullopt, std::string("none"), 10})->empty());
+    CHECK(store.query({std::string("~"), std::nullopt, std::nullopt, 10})->empty());
+    CHECK(store.query({std::nullopt, std::string("0"), std::nullopt, 10})->empty());
+    auto first = *store.query({std::string("0"), std::nullopt, std::nullopt, 1});
     REQUIRE(first.size() == 1);
     CHECK(first[0] == wire::Message{id[0], "content 0", "tester", "even", first[0].timestamp});
     CHECK(store.kind() == "redis");
@@ -79,11 +79,17 @@ TEST_CASE("server::RedisStore", "[redis]") {
     options.check_interval = std::chrono::milliseconds(50);
     server::RedisStore store(address(redis), options);
     REQUIRE(store.wait_stored(store.enqueue(numbered_draft(1))));
+    REQUIRE(store.query({std::string("0"), std::nullopt, std::nullopt, 10})->size() == 1);
     redis.stop();
+    auto history = store.query({std::string("0"), std::nullopt, std::nullopt, 10});
+    REQUIRE_FALSE(history);
+    CHECK(history.error().code == "redis_unreachable");
     CHECK_FALSE(store.wait_stored(store.enqueue(numbered_draft(2))));
     CHECK_FALSE(store.health().reachable);
     CHECK(store.health().error.find("Redis at redis://127.0.0.1:") == 0);
     redis.start();
+    // The history connection is a broken one from before the restart: read again, it reconnects.
+    CHECK(store.query({std::string("0"), std::nullopt, std::nullopt, 10})->size() == 1);
     REQUIRE(livechat::test::eventually([&] { return store.health().reachable; }));
     REQUIRE(store.wait_stored(store.enqueue(numbered_draft(3))));
     // The append-only file kept the first one through the restart.

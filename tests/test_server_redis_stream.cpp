@@ -33,6 +33,16 @@ TEST_CASE("server::redis stream entries") {
     CHECK(server::redis::entry_id(wire::format_id(0)) == "0-0");
   }
 
+  SECTION("neighbouring entry ids, for exclusive ranges") {
+    CHECK(server::redis::next_entry("1704110400123-456") == "1704110400123-457");
+    CHECK(server::redis::next_entry("5-18446744073709551615") == "6-0");
+    CHECK(server::redis::previous_entry("1704110400123-456") == "1704110400123-455");
+    CHECK(server::redis::previous_entry("6-0") == "5-18446744073709551615");
+    CHECK_FALSE(server::redis::previous_entry("0-0"));
+    CHECK_FALSE(server::redis::next_entry("18446744073709551615-18446744073709551615"));
+    CHECK_FALSE(server::redis::next_entry("x"));
+  }
+
   SECTION("ids livechat did not write are refused") {
     CHECK_FALSE(server::redis::entry_id("no-such-id"));
     CHECK_FALSE(server::redis::message_stamp("1704110400123-1000"));

@@ -69,7 +69,7 @@ TEST_CASE("server::SqliteStore") {
       w.join();
     }
     CHECK(store.size() == 800);
-    auto all = store.query({std::string(""), std::nullopt, std::nullopt, 1000});
+    auto all = *store.query({std::string(""), std::nullopt, std::nullopt, 1000});
     REQUIRE(all.size() == 800);
     CHECK(std::is_sorted(all.begin(), all.end(),
                          [](const auto& a, const auto& b) { return a.id < b.id; }));
@@ -80,15 +80,15 @@ TEST_CASE("server::SqliteStore") {
     for (int i = 0; i < 10; ++i) {
       store.wait_stored(store.enqueue(numbered_draft(i, i % 2 == 0 ? "even" : "odd")));
     }
-    CHECK(ids_of(store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
+    CHECK(ids_of(*store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
           std::vector<std::string>{id(7), id(8), id(9)});
-    CHECK(ids_of(store.query({id(6), std::nullopt, std::nullopt, 100})) ==
+    CHECK(ids_of(*store.query({id(6), std::nullopt, std::nullopt, 100})) ==
           std::vector<std::string>{id(7), id(8), id(9)});
-    CHECK(ids_of(store.query({std::nullopt, id(3), std::nullopt, 2})) ==
+    CHECK(ids_of(*store.query({std::nullopt, id(3), std::nullopt, 2})) ==
           std::vector<std::string>{id(1), id(2)});
-    CHECK(ids_of(store.query({id(1), id(8), std::string("even"), 100})) ==
+    CHECK(ids_of(*store.query({id(1), id(8), std::string("even"), 100})) ==
           std::vector<std::string>{id(2), id(4), id(6)});
-    CHECK(store.query({std::nullopt, std::nullopt, std::string("none"), 10}).empty());
+    CHECK(store.query({std::nullopt, std::nullopt, std::string("none"), 10})->empty());
   }
 
   SECTION("survives a reopen: messages, the delivery cursor, ids after the newest") {

@@ -173,7 +173,9 @@ TEST_CASE("url::parse_redis_url") {
     auto a = parsed_redis("redis://:s3cret@cache:6379/1");
     CHECK(a.password == "s3cret");
     CHECK(a.text() == "redis://cache:6379/1");
-    CHECK(parsed_redis("redis://default:pw@cache").password == "pw");
+    CHECK(parsed_redis("redis://app:pw@cache").password == "pw");
+    CHECK(parsed_redis("redis://app:pw@cache").user == "app");
+    CHECK(parsed_redis("redis://:pw@cache").user.empty());
   }
   SECTION("what is not a Redis URL says why") {
     for (std::string_view bad : {"http://cache", "rediss://cache", "redis://", "redis://cache:0",

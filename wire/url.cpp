@@ -125,10 +125,14 @@ Result<RedisAddress> parse_redis_url(std::string_view url) {
   RedisAddress address;
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view credentials = rest.substr(0, at);
-    // redis://:password@host or redis://user:password@host; only the password is used.
+    // redis://:password@host, redis://user:password@host, or redis://password@host.
     auto colon = credentials.find(':');
-    address.password =
-        std::string(colon == std::string_view::npos ? credentials : credentials.substr(colon + 1));
+    if (colon == std::string_view::npos) {
+      address.password = std::string(credentials);
+    } else {
+      address.user = std::string(credentials.substr(0, colon));
+      address.password = std::string(credentials.substr(colon + 1));
+    }
     rest.remove_prefix(at + 1);
   }
   auto slash = rest.find('/');

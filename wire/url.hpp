@@ -24,18 +24,19 @@ struct Endpoint {
 // Parses "http://host:port/prefix" (scheme and port optional; IPv6 hosts in brackets).
 Result<Endpoint> parse_endpoint(std::string_view url);
 
-// Where a Redis server lives: redis://[:password@]host[:port][/db].
+// Where a Redis server lives: redis://[[user]:password@]host[:port][/db].
 struct RedisAddress {
   std::string host;
   int port = 6379;
   int db = 0;
+  std::string user;  // Redis 6 ACL user; empty: the default user
   std::string password;
 
   // Returns "redis://host:port/db" (without the password, so it can be logged).
   std::string text() const;
 };
 
-// Parses "redis://[:password@]host[:port][/db]" (the scheme may be left out).
+// Parses "redis://[[user]:password@]host[:port][/db]" (the scheme may be left out).
 Result<RedisAddress> parse_redis_url(std::string_view url);
 
 // Percent-encodes a query parameter value.
