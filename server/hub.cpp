@@ -46,13 +46,15 @@ std::optional<std::size_t> Hub::publish(const std::vector<wire::Message>& messag
 
 std::unique_ptr<Subscription> Hub::subscribe(int fd, std::shared_ptr<const Framing> framing,
                                              std::vector<std::string> rooms,
-                                             std::optional<std::uint64_t> from) {
+                                             std::optional<std::uint64_t> from,
+                                             std::string skip_through) {
   auto sub = std::make_shared<detail::Subscriber>();
   sub->key = ++m_next_key;
   sub->fd = fd;
   sub->framing = std::move(framing);
   sub->rooms = std::move(rooms);
   sub->cursor = from.value_or(m_log.head());
+  sub->skip_through = std::move(skip_through);
   sub->last_write = detail::Clock::now();
   ++m_subscribers;
   auto writer =

@@ -105,11 +105,14 @@ class Hub {
   std::optional<std::size_t> publish(const std::vector<wire::Message>& messages);
 
   // Subscribes a connected socket to the events of `rooms` (empty: every room) from log seq
-  // `from` (a ResumePoint's, for a resume) or, without it, from now on. The socket stays owned
-  // by the caller, who must keep it open until the subscription ends.
+  // `from` (a ResumePoint's, for a resume) or, without it, from now on. With `skip_through`
+  // (a followed stream, whose ids are ordered), events with ids up to it are left out: what a
+  // client saw on another node before this one read it. The socket stays owned by the caller,
+  // who must keep it open until the subscription ends.
   std::unique_ptr<Subscription> subscribe(int fd, std::shared_ptr<const Framing> framing,
                                           std::vector<std::string> rooms,
-                                          std::optional<std::uint64_t> from = std::nullopt);
+                                          std::optional<std::uint64_t> from = std::nullopt,
+                                          std::string skip_through = {});
 
   // Returns how many subscriptions are open.
   std::size_t subscribers() const { return m_subscribers.load(); }

@@ -236,6 +236,12 @@ void Writer::deliver(Subscriber& sub) {
   const std::size_t limit = m_hub.m_options.max_write_bytes;
   for (; seq < m_window_head && count <= k_max_iov && payload < limit; ++seq) {
     const LogEntry& entry = m_window[seq - m_window_tail];
+    if (!sub.skip_through.empty()) {
+      if (entry.id <= sub.skip_through) {
+        continue;
+      }
+      sub.skip_through.clear();
+    }
     if (!sub.wants(entry.room)) {
       continue;
     }

@@ -35,6 +35,7 @@ struct Subscriber {
   int epoll = -1;
   std::string pending;       // bytes of a frame the socket did not take yet
   std::uint64_t cursor = 0;  // seq of the next event to deliver
+  std::string skip_through;  // events with ids up to this one are not delivered (once past: "")
   Clock::time_point last_write;
   std::atomic<bool> too_slow{false};
 

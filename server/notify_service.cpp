@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -59,10 +60,10 @@ NotifyService::NotifyService(Hub& hub, NotifyServiceOptions options, FollowedStr
     : m_hub(hub), m_options(std::move(options)), m_stream(stream) {}
 
 wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
-    const std::string& last_event_id) {
+    const std::string& last_event_id, const std::vector<std::string>& rooms) {
   // Settled before the client hears `connected`: every event appended from then on reaches it,
   // and a replay meets the live stream with no gap and no repeat.
-  Start start{m_hub.log().head(), {}};
+  Start start{m_hub.log().head(), {}, {}};
   if (m_stream != nullptr && !m_stream->health().following) {
     // Until it knows where it joined the stream, a node cannot say what a client would miss.
     return wire::ApiError{wire::ApiErrorKind::unavailable,
@@ -75,6 +76,8 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   auto point = m_hub.log().locate(last_event_id);
   const char* reset = nullptr;
   std::vector<wire::Message> replayed;
+  std::size_t replayed_bytes = 0;
+  bool truncated = false;
   if (point.kind == ResumePoint::Kind::earlier && m_stream != nullptr) {
     // Before this node's log: the stream (Redis) has the gap.
     auto replay = m_stream->replay(last_event_id, point.upto, max_lag);
@@ -85,13 +88,22 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
     if (replay.outcome == Replay::Outcome::expired) {
       reset = "expired: older than the messages Redis still holds";
     }
-    replayed = std::move(replay.messages);
+    // More than it asked for means more than a stream may lag, whatever the rooms.
+    truncated = replay.messages.size() > max_lag;
+    // Only the rooms this stream follows, as the hub would deliver them.
+    for (auto& m : replay.messages) {
+      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), m.room) != rooms.end()) {
+        replayed_bytes += m.content.size();
+        replayed.push_back(std::move(m));
+      }
+    }
   } else if (point.kind == ResumePoint::Kind::expired) {
     reset = "expired: older than the events this service still holds";
   } else if (point.kind == ResumePoint::Kind::unknown) {
     reset = "unknown: this service does not hold that id (it may have restarted)";
   }
-  if (reset == nullptr && replayed.size() + (m_hub.log().head() - point.from) > max_lag) {
+  if (reset == nullptr && (truncated || replayed_bytes > m_hub.options().log.max_bytes ||
+                           replayed.size() + (m_hub.log().head() - point.from) > max_lag)) {
     // A replay that long would be closed as too slow before it got anywhere.
     reset = "behind: more to replay than a stream may lag (--max-lag)";
   }
@@ -102,6 +114,10 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   }
   ++m_resumes;
   start.from = point.from;
+  if (m_stream != nullptr) {
+    // This node may not have read yet what the client saw on another one.
+    start.skip_through = last_event_id;
+  }
   for (const auto& m : replayed) {
     start.preamble += encode_message_frame(m);
   }
@@ -147,7 +163,7 @@ void NotifyService::install(wire::HttpServer& http) {
                              "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
       return;
     }
-    auto start = start_point(last_event_id);
+    auto start = start_point(last_event_id, *rooms);
     if (!start) {
       res.set_header("Retry-After", "1");
       wire::send_error(res, start.error());
@@ -161,9 +177,9 @@ void NotifyService::install(wire::HttpServer& http) {
     res.set_header("X-Accel-Buffering", "no");
     // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
     res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, preamble = std::move(preamble), from = start->from, rooms = std::move(*rooms),
-         client_id](std::size_t, httplib::DataSink& sink) {
+        "text/event-stream", [this, preamble = std::move(preamble), from = start->from,
+                              skip_through = start->skip_through, rooms = std::move(*rooms),
+                              client_id](std::size_t, httplib::DataSink& sink) {
           if (!sink.write(preamble.data(), preamble.size())) {
             return false;
           }
@@ -172,7 +188,7 @@ void NotifyService::install(wire::HttpServer& http) {
             return false;
           }
           // This thread parks here for the life of the stream; the hub's writers deliver.
-          auto subscription = m_hub.subscribe(fd, framing, rooms, from);
+          auto subscription = m_hub.subscribe(fd, framing, rooms, from, skip_through);
           spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
           EndReason reason = subscription->wait();
           spdlog::debug("stream {} ended: {}", client_id, describe(reason));

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "server/hub.hpp"
 #include "server/redis_feed.hpp"
@@ -44,8 +46,10 @@ class NotifyService {
   struct Start {
     std::uint64_t from = 0;
     std::string preamble;
+    std::string skip_through;  // a followed stream: ids the client already has
   };
-  wire::Result<Start, wire::ApiError> start_point(const std::string& last_event_id);
+  wire::Result<Start, wire::ApiError> start_point(const std::string& last_event_id,
+                                                  const std::vector<std::string>& rooms);
 
   Hub& m_hub;
   NotifyServiceOptions m_options;
