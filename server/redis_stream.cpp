@@ -59,14 +59,6 @@ std::string join_entry(std::uint64_t ms, std::uint64_t seq) {
   return std::to_string(ms) + "-" + std::to_string(seq);
 }
 
-std::optional<std::int64_t> number(std::string_view text) {
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
-    return std::nullopt;
-  }
-  return value;
-}
 
 }  // namespace
 
@@ -109,16 +101,11 @@ std::optional<std::string> previous_entry(std::string_view entry) {
 }
 
 std::optional<std::pair<std::string, std::string>> message_stamp(std::string_view entry_id) {
-  auto dash = entry_id.find('-');
-  if (dash == std::string_view::npos) {
+  auto parts = split_entry(entry_id);
+  if (!parts || parts->second >= 1000 || parts->first > 253'402'300'799'999) {  // to 9999-12-31
     return std::nullopt;
   }
-  auto ms = number(entry_id.substr(0, dash));
-  auto us = number(entry_id.substr(dash + 1));
-  if (!ms || !us || *us >= 1000 || *ms < 0 || *ms > 253'402'300'799'999) {  // to 9999-12-31
-    return std::nullopt;
-  }
-  std::int64_t micros = *ms * 1000 + *us;
+  auto micros = static_cast<std::int64_t>(parts->first * 1000 + parts->second);
   return std::pair{wire::format_id(micros), wire::format_timestamp(micros)};
 }
 
