@@ -31,6 +31,10 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                  "Secret that POST /notify needs as 'Authorization: Bearer <token>' (the same on "
                  "message and notification services)")
       ->envname("LIVECHAT_NOTIFY_TOKEN");
+  app.add_flag("--trust-proxy", o.trust_proxy,
+               "Behind a reverse proxy: take a client's address from X-Forwarded-For (for "
+               "per-client limits)")
+      ->envname("LIVECHAT_TRUST_PROXY");
 }
 
 void add_port_option(CLI::App& app, const std::string& name, int& port,
@@ -60,6 +64,16 @@ void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url)
       ->envname("LIVECHAT_REDIS_MAX_MESSAGES")
       ->check(CLI::Range(std::size_t{100}, std::size_t{1'000'000'000}))
       ->capture_default_str();
+  app.add_option("--rate-limit", o.rate_limit,
+                 "Messages a second one client address may post (token bucket); 0: no limit")
+      ->envname("LIVECHAT_RATE_LIMIT")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--rate-burst", o.rate_burst,
+                 "Messages a client may post at once before --rate-limit applies (default: "
+                 "twice the rate)")
+      ->envname("LIVECHAT_RATE_BURST")
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--max-message-bytes", o.max_message_bytes,
                  "Largest message content accepted, in bytes")
       ->envname("LIVECHAT_MAX_MESSAGE_BYTES")
@@ -91,6 +105,11 @@ void add_notify_options(CLI::App& app, NotifyOptions& o) {
       ->envname("LIVECHAT_MAX_CLIENTS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
+  app.add_option("--max-streams-per-client", o.max_streams_per_client,
+                 "Most SSE streams one client address may hold; beyond it, 503 (0: no cap)")
+      ->envname("LIVECHAT_MAX_STREAMS_PER_CLIENT")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
 }
 
 void add_redis_option(CLI::App& app, std::string& url) {
@@ -106,6 +125,7 @@ wire::HttpServerOptions http_options(const CommonOptions& common, int port, std:
   options.port = port;
   options.allowed_origins = common.cors_origins;
   options.max_body_bytes = max_body;
+  options.trust_proxy = common.trust_proxy;
   return options;
 }
 
@@ -113,6 +133,8 @@ server::MessageServiceOptions message_service_options(const MessageOptions& o) {
   server::MessageServiceOptions options;
   options.limits.max_content_bytes = o.max_message_bytes;
   options.public_notify_url = o.public_notify_url.empty() ? o.notify_url : o.public_notify_url;
+  options.rate_limit = o.rate_limit;
+  options.rate_burst = o.rate_burst > 0 ? o.rate_burst : 2 * o.rate_limit;
   return options;
 }
 
@@ -129,6 +151,7 @@ server::NotifyServiceOptions notify_service_options(const NotifyOptions& o,
                                                     const CommonOptions& common) {
   server::NotifyServiceOptions options;
   options.notify_token = common.notify_token;
+  options.max_streams_per_client = o.max_streams_per_client;
   options.retry = std::chrono::milliseconds(o.retry_ms);
   options.max_clients = o.max_clients;
   return options;

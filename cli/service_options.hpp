@@ -38,6 +38,7 @@ struct CommonOptions {
   std::vector<std::string> cors_origins = {"*"};
   // Shared by the message and notification services; empty: /notify is open.
   std::string notify_token;
+  bool trust_proxy = false;
 };
 
 // Options of the message service.
@@ -47,6 +48,8 @@ struct MessageOptions {
   std::string notify_url = k_default_notify_url;
   std::string public_notify_url;  // empty: the notify URL
   std::size_t max_message_bytes = 64 * 1024;
+  double rate_limit = 0;  // posts a second per client address; 0: no limit
+  double rate_burst = 0;  // 0: twice the rate
   std::string redis_url;  // empty: SQLite at `db`, and the HTTP hop to `notify_url`
   std::size_t redis_max_messages = server::RedisStoreOptions{}.max_length;
 
@@ -67,6 +70,7 @@ struct NotifyOptions {
   std::size_t max_clients = 15'000;
   std::size_t log_events = server::EventLogLimits{}.max_events;
   std::size_t max_lag = server::HubOptions{}.max_lag_events;
+  std::size_t max_streams_per_client = server::NotifyServiceOptions{}.max_streams_per_client;
   std::string redis_url;  // empty: messages come by POST /notify
 };
 

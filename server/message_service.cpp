@@ -72,6 +72,9 @@ MessageService::MessageService(MessageStore& store, Notifier* notifier,
       m_notifier(notifier),
       m_options(std::move(options)),
       m_page(configured_page(m_options.public_notify_url)) {
+  if (m_options.rate_limit > 0) {
+    m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.rate_burst);
+  }
   if (m_notifier == nullptr) {
     return;
   }
@@ -99,25 +102,36 @@ void MessageService::install(wire::HttpServer& http) {
   // POST /messages {"content":"hi","user":"ann","room":"general"}
   //   -> 201
   //   {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
-  http.post("/messages",
-            [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
-              auto draft = wire::parse_draft(body, m_options.limits);
-              if (!draft) {
-                ++m_rejected;
-                spdlog::debug("POST /messages rejected: {}", draft.error().message);
-                wire::send_error(res, draft.error());
-                return;
-              }
-              auto message = accept(*draft);
-              if (!message) {
-                res.set_header("Retry-After", "1");
-                wire::send_error(res, {wire::ApiErrorKind::unavailable,
-                                       "the message could not be stored; try again"});
-                return;
-              }
-              ++m_accepted;
-              wire::send_json(res, 201, wire::stored_json(*message));
-            });
+  http.post("/messages", [this, &http](const httplib::Request& req, httplib::Response& res,
+                                       const std::string& body) {
+    if (m_rate_limiter) {
+      if (auto wait = m_rate_limiter->take(http.client_address(req))) {
+        ++m_rejected;
+        auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
+        res.set_header("Retry-After", std::to_string(seconds));
+        wire::send_error(res, {wire::ApiErrorKind::rate_limited,
+                               "too many messages from this address; try again in " +
+                                   std::to_string(seconds) + " s"});
+        return;
+      }
+    }
+    auto draft = wire::parse_draft(body, m_options.limits);
+    if (!draft) {
+      ++m_rejected;
+      spdlog::debug("POST /messages rejected: {}", draft.error().message);
+      wire::send_error(res, draft.error());
+      return;
+    }
+    auto message = accept(*draft);
+    if (!message) {
+      res.set_header("Retry-After", "1");
+      wire::send_error(
+          res, {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
+      return;
+    }
+    ++m_accepted;
+    wire::send_json(res, 201, wire::stored_json(*message));
+  });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {

@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "server/client_limits.hpp"
 #include "server/message_store.hpp"
 #include "server/notifier.hpp"
 #include "wire/message.hpp"
@@ -19,6 +21,9 @@ struct MessageServiceOptions {
   wire::Limits limits;
   // Where browsers reach the notification service; the page served at / is pointed there.
   std::string public_notify_url = "http://localhost:8081";
+  // Posts a second per client address (token bucket), with bursts of `rate_burst`; 0: no limit.
+  double rate_limit = 0;
+  double rate_burst = 0;
 };
 
 // The REST side: accepts, stores and hands on messages; serves history, health and the page.
@@ -42,6 +47,7 @@ class MessageService {
   Notifier* m_notifier;
   MessageServiceOptions m_options;
   std::string m_page;
+  std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
   std::atomic<std::uint64_t> m_accepted{0};
   std::atomic<std::uint64_t> m_rejected{0};
 };

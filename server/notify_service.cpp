@@ -131,7 +131,7 @@ void NotifyService::install(wire::HttpServer& http) {
   // GET /events?room=a,b&client_id=X -> text/event-stream:
   //   retry: 2000 / event: connected {"client_id":"X"} / then per message:
   //   id: <message id>\nevent: message\ndata: <notification JSON>\n\n
-  routes.Get("/events", [this](const httplib::Request& req, httplib::Response& res) {
+  routes.Get("/events", [this, &http](const httplib::Request& req, httplib::Response& res) {
     auto rooms = wire::parse_room_list(req.get_param_value("room"));
     if (!rooms) {
       wire::send_error(res, rooms.error());
@@ -151,6 +151,17 @@ void NotifyService::install(wire::HttpServer& http) {
       wire::send_error(res, {wire::ApiErrorKind::too_many_clients,
                              "this notification service is at its limit of " +
                                  std::to_string(m_options.max_clients) + " streams"});
+      return;
+    }
+    // Held by the stream's provider: released when the response (and the stream) is done.
+    auto slot =
+        m_streams_per_client.reserve(http.client_address(req), m_options.max_streams_per_client);
+    if (!slot) {
+      res.set_header("Retry-After", "5");
+      wire::send_error(
+          res, {wire::ApiErrorKind::too_many_clients,
+                "this address already has " + std::to_string(m_options.max_streams_per_client) +
+                    " streams open here (--max-streams-per-client)"});
       return;
     }
     // Resume: the header a browser's EventSource sends, or the query for those that cannot.
@@ -179,7 +190,7 @@ void NotifyService::install(wire::HttpServer& http) {
     res.set_chunked_content_provider(
         "text/event-stream", [this, preamble = std::move(preamble), from = start->from,
                               skip_through = start->skip_through, rooms = std::move(*rooms),
-                              client_id](std::size_t, httplib::DataSink& sink) {
+                              client_id, slot](std::size_t, httplib::DataSink& sink) {
           if (!sink.write(preamble.data(), preamble.size())) {
             return false;
           }

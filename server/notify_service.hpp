@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/client_limits.hpp"
 #include "server/hub.hpp"
 #include "server/redis_feed.hpp"
 #include "wire/errors.hpp"
@@ -26,6 +27,8 @@ struct NotifyServiceOptions {
   // Streams beyond this get a 503: one process holds about 19,000 sockets on a 20,000-file
   // limit, and headroom is kept for publishers and health checks.
   std::size_t max_clients = 15'000;
+  // Streams one client address may hold at once; beyond it, 503. 0: no cap.
+  std::size_t max_streams_per_client = 1'000;
   // POST /notify then needs "Authorization: Bearer <token>"; empty: anyone who reaches it.
   std::string notify_token;
 };
@@ -54,6 +57,7 @@ class NotifyService {
   Hub& m_hub;
   NotifyServiceOptions m_options;
   FollowedStream* m_stream;
+  StreamCounter m_streams_per_client;
   std::atomic<std::uint64_t> m_resumes{0};
   std::atomic<std::uint64_t> m_resets{0};
 };

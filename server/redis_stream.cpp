@@ -59,7 +59,6 @@ std::string join_entry(std::uint64_t ms, std::uint64_t seq) {
   return std::to_string(ms) + "-" + std::to_string(seq);
 }
 
-
 }  // namespace
 
 std::optional<std::string> entry_id(std::string_view message_id) {

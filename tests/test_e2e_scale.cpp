@@ -66,7 +66,8 @@ int health_clients(httplib::Client& health) {
 TEST_CASE("2,000 concurrent streams", "[e2e]") {
   constexpr std::size_t k_streams = 2'000;
   constexpr std::uint64_t k_messages = 20;
-  LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
+  LivechatServer server(
+      {"serve", "--port", "0", "--notify-port", "0", "--max-streams-per-client", "0"});
   httplib::Client health("127.0.0.1", server.port("notification"));
 
   Recorder recorder(k_streams);

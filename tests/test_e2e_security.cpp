@@ -89,3 +89,73 @@ TEST_CASE("the notify token", "[e2e]") {
     CHECK(loopback.process().err().find("--notify-token") == std::string::npos);
   }
 }
+
+namespace {
+
+httplib::Result post_as(int port, const std::string& forwarded_for = "") {
+  httplib::Client client("127.0.0.1", port);
+  httplib::Headers headers;
+  if (!forwarded_for.empty()) {
+    headers.emplace("X-Forwarded-For", forwarded_for);
+  }
+  return client.Post("/messages", headers, R"({"content":"hi"})", "application/json");
+}
+
+}  // namespace
+
+TEST_CASE("per-client limits", "[e2e]") {
+  SECTION(
+      "posting faster than --rate-limit gets a 429 with Retry-After, until the bucket refills") {
+    LivechatServer server(
+        {"serve", "--port", "0", "--notify-port", "0", "--rate-limit", "4", "--rate-burst", "3"});
+    int port = server.port("message");
+    for (int i = 0; i < 3; ++i) {
+      auto burst = post_as(port);
+      REQUIRE(burst);
+      CHECK(burst->status == 201);
+    }
+    auto limited = post_as(port);
+    REQUIRE(limited);
+    CHECK(limited->status == 429);
+    CHECK(json::parse(limited->body)["code"] == "rate_limited");
+    CHECK(limited->get_header_value("Retry-After") == "1");
+    // Refused posts take nothing from the bucket: one gets through once a token is back.
+    CHECK(eventually([&] { return post_as(port)->status == 201; }));
+    httplib::Client client("127.0.0.1", port);
+    CHECK(json::parse(client.Get("/health")->body)["rejected"].get<int>() >= 1);
+  }
+
+  SECTION("--trust-proxy counts the address the proxy saw, not the proxy's") {
+    LivechatServer server({"serve", "--port", "0", "--notify-port", "0", "--rate-limit", "1",
+                           "--rate-burst", "1", "--trust-proxy"});
+    int port = server.port("message");
+    CHECK(post_as(port, "203.0.113.7")->status == 201);
+    CHECK(post_as(port, "203.0.113.7")->status == 429);
+    CHECK(post_as(port, "198.51.100.1, 203.0.113.8")->status == 201);
+    CHECK(post_as(port, "203.0.113.9")->status == 201);
+    // Without it, everyone behind one proxy is one client.
+    LivechatServer direct(
+        {"serve", "--port", "0", "--notify-port", "0", "--rate-limit", "1", "--rate-burst", "1"});
+    CHECK(post_as(direct.port("message"), "203.0.113.7")->status == 201);
+    CHECK(post_as(direct.port("message"), "203.0.113.8")->status == 429);
+  }
+
+  SECTION("streams beyond --max-streams-per-client get a JSON 503; a closed one frees its place") {
+    LivechatServer notify({"serve-notify", "--port", "0", "--max-streams-per-client", "2"});
+    int port = notify.port("notification");
+    SseClient first(port, "/events");
+    SseClient second(port, "/events");
+    REQUIRE(first.wait_connected());
+    REQUIRE(second.wait_connected());
+    SseClient third(port, "/events");
+    REQUIRE(third.wait_ended());
+    CHECK(third.status() == 503);
+    CHECK(json::parse(third.raw())["code"] == "too_many_clients");
+    CHECK(third.header("Retry-After") == "5");
+    first.close();
+    CHECK(eventually([&] {
+      SseClient again(port, "/events");
+      return again.wait_connected(2s);
+    }));
+  }
+}

@@ -43,6 +43,9 @@ struct HttpServerOptions {
   std::chrono::seconds keep_alive_timeout{5};
   // How long stop() lets open connections finish before it cuts them.
   std::chrono::milliseconds drain_timeout{1500};
+  // Behind a reverse proxy: a client's address is the last one in X-Forwarded-For (the one the
+  // proxy added), not the proxy's own.
+  bool trust_proxy = false;
 };
 
 // An HTTP server with livechat's defaults over cpp-httplib: a thread per connection, a real
@@ -78,6 +81,10 @@ class HttpServer {
 
   // Returns the socket of the connection the calling thread serves, or -1 on other threads.
   static int current_socket();
+
+  // Returns the address of the client a request came from (see trust_proxy), for per-client
+  // limits.
+  std::string client_address(const httplib::Request& req) const;
 
   // Returns the name of the HTTP address it listens on, like "http://0.0.0.0:8080".
   std::string address() const;
