@@ -96,6 +96,40 @@ std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
   return m_store.wait_stored(m_store.enqueue(draft));
 }
 
+void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
+  ++m_rejected;
+  {
+    std::lock_guard lock(m_rejected_mutex);
+    ++m_rejected_by[std::string(wire::code_word(error.kind))];
+  }
+  wire::send_error(res, error);
+}
+
+void MessageService::render_metrics(wire::metrics::Text& text, const wire::HttpServer& http) const {
+  text.counter("livechat_messages_accepted_total", "Messages stored and answered 201",
+               static_cast<double>(m_accepted.load()));
+  text.declare("livechat_messages_rejected_total", "Posts refused, by the error's code", "counter");
+  {
+    std::lock_guard lock(m_rejected_mutex);
+    for (const auto& [code, count] : m_rejected_by) {
+      text.sample("livechat_messages_rejected_total", static_cast<double>(count),
+                  wire::metrics::label("reason", code));
+    }
+  }
+  text.gauge("livechat_messages_stored", "Messages the store holds",
+             static_cast<double>(m_store.size()));
+  text.gauge("livechat_store_reachable", "1 when the store can be reached",
+             m_store.health().reachable ? 1 : 0);
+  if (m_notifier != nullptr) {
+    auto notify = m_notifier->health();
+    text.gauge("livechat_outbox_backlog", "Stored messages waiting for the notification service",
+               static_cast<double>(notify.backlog));
+    text.gauge("livechat_notify_reachable", "1 when the notification service takes messages",
+               notify.reachable ? 1 : 0);
+  }
+  http.render_request_metrics(text, "message");
+}
+
 void MessageService::install(wire::HttpServer& http) {
   auto& routes = http.routes();
 
@@ -106,27 +140,24 @@ void MessageService::install(wire::HttpServer& http) {
                                        const std::string& body) {
     if (m_rate_limiter) {
       if (auto wait = m_rate_limiter->take(http.client_address(req))) {
-        ++m_rejected;
         auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
         res.set_header("Retry-After", std::to_string(seconds));
-        wire::send_error(res, {wire::ApiErrorKind::rate_limited,
-                               "too many messages from this address; try again in " +
-                                   std::to_string(seconds) + " s"});
+        reject(res, {wire::ApiErrorKind::rate_limited,
+                     "too many messages from this address; try again in " +
+                         std::to_string(seconds) + " s"});
         return;
       }
     }
     auto draft = wire::parse_draft(body, m_options.limits);
     if (!draft) {
-      ++m_rejected;
       spdlog::debug("POST /messages rejected: {}", draft.error().message);
-      wire::send_error(res, draft.error());
+      reject(res, draft.error());
       return;
     }
     auto message = accept(*draft);
     if (!message) {
       res.set_header("Retry-After", "1");
-      wire::send_error(
-          res, {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
+      reject(res, {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
       return;
     }
     ++m_accepted;
@@ -175,6 +206,13 @@ void MessageService::install(wire::HttpServer& http) {
       body["notify"] = {{"reachable", notify.reachable}, {"backlog", notify.backlog}};
     }
     wire::send_json(res, store.reachable ? 200 : 503, body.dump());
+  });
+
+  // GET /metrics -> Prometheus text
+  routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
+    wire::metrics::Text text;
+    render_metrics(text, http);
+    res.set_content(text.str(), std::string(wire::metrics::k_content_type));
   });
 
   // GET / -> the chat page, pointed at this deployment

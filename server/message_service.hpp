@@ -2,18 +2,28 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "server/client_limits.hpp"
 #include "server/message_store.hpp"
 #include "server/notifier.hpp"
+#include "wire/errors.hpp"
 #include "wire/message.hpp"
+
+namespace httplib {
+struct Response;
+}
 
 namespace livechat::wire {
 class HttpServer;
+namespace metrics {
+class Text;
 }
+}  // namespace livechat::wire
 
 namespace livechat::server {
 
@@ -43,6 +53,10 @@ class MessageService {
   std::optional<wire::Message> accept(const wire::Draft& draft);
 
  private:
+  // Counts a refused post by its code and answers it.
+  void reject(httplib::Response& res, const wire::ApiError& error);
+  void render_metrics(wire::metrics::Text& text, const wire::HttpServer& http) const;
+
   MessageStore& m_store;
   Notifier* m_notifier;
   MessageServiceOptions m_options;
@@ -50,6 +64,8 @@ class MessageService {
   std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
   std::atomic<std::uint64_t> m_accepted{0};
   std::atomic<std::uint64_t> m_rejected{0};
+  mutable std::mutex m_rejected_mutex;
+  std::map<std::string, std::uint64_t> m_rejected_by;  // by error code
 };
 
 }  // namespace livechat::server

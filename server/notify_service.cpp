@@ -248,6 +248,31 @@ void NotifyService::install(wire::HttpServer& http) {
               wire::send_json(res, 200, reply.dump());
             });
 
+  // GET /metrics -> Prometheus text
+  routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
+    auto stats = m_hub.stats();
+    wire::metrics::Text text;
+    text.gauge("livechat_clients", "SSE streams open", static_cast<double>(stats.subscribers));
+    text.counter("livechat_published_total", "Messages published into this node",
+                 static_cast<double>(stats.published));
+    text.counter("livechat_deliveries_total", "Messages written to streams",
+                 static_cast<double>(stats.deliveries));
+    text.counter("livechat_closed_slow_total", "Streams closed for falling behind",
+                 static_cast<double>(stats.closed_slow));
+    text.counter("livechat_resumes_total", "Streams resumed with Last-Event-ID",
+                 static_cast<double>(m_resumes.load()));
+    text.counter("livechat_resets_total", "Resumes answered with a reset",
+                 static_cast<double>(m_resets.load()));
+    text.gauge("livechat_log_events", "Recent events held for resume",
+               static_cast<double>(m_hub.log().size()));
+    if (m_stream != nullptr) {
+      text.gauge("livechat_redis_reachable", "1 when the Redis stream can be read",
+                 m_stream->health().reachable ? 1 : 0);
+    }
+    http.render_request_metrics(text, "notify");
+    res.set_content(text.str(), std::string(wire::metrics::k_content_type));
+  });
+
   // GET /health -> {"status":"ok","service":"notify","clients":N,...}
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     auto stats = m_hub.stats();

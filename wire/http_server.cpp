@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <utility>
 
 namespace livechat::wire {
 
@@ -58,6 +60,9 @@ struct ConnectionStart {
 
 }  // namespace
 
+// When the calling thread's current request was routed (zero: not yet, or already logged).
+static thread_local std::chrono::steady_clock::time_point t_routed;
+
 class HttpServer::Backend : public httplib::Server {
  public:
   std::atomic<socket_t>& listen_socket() { return svr_sock_; }
@@ -77,7 +82,10 @@ HttpServer::HttpServer(HttpServerOptions options)
   server.set_write_timeout(m_options.write_timeout.count());
   server.set_payload_max_length(m_options.max_body_bytes);
 
+  server.set_logger(
+      [this](const httplib::Request& req, const httplib::Response& res) { finished(req, res); });
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_routed = std::chrono::steady_clock::now();
     add_cors_headers(req, res, m_options.allowed_origins);
     if (req.method == "OPTIONS") {
       res.status = 204;
@@ -316,6 +324,45 @@ std::string HttpServer::client_address(const httplib::Request& req) const {
     }
   }
   return req.remote_addr;
+}
+
+void HttpServer::finished(const httplib::Request& req, const httplib::Response& res) {
+  auto routed = std::exchange(t_routed, std::chrono::steady_clock::time_point{});
+  const bool stream = res.get_header_value("Content-Type") == "text/event-stream";
+  if (routed == std::chrono::steady_clock::time_point{} || stream) {
+    spdlog::debug("{} {} {} from {}{}", req.method, req.path, res.status, req.remote_addr,
+                  stream ? " (stream ended)" : "");
+    return;
+  }
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - routed).count();
+  // Paths outside the API share one series, so scans for random paths add none.
+  static const std::set<std::string, std::less<>> k_paths = {"/",       "/messages", "/events",
+                                                             "/notify", "/health",   "/metrics"};
+  std::string path = k_paths.count(req.path) ? req.path : "other";
+  metrics::Histogram* histogram = nullptr;
+  {
+    std::lock_guard lock(m_latency_mutex);
+    auto& slot = m_latency[{req.method, path}];
+    if (!slot) {
+      slot = std::make_unique<metrics::Histogram>();
+    }
+    histogram = slot.get();
+  }
+  histogram->observe(seconds);
+  spdlog::debug("{} {} {} {:.2f} ms from {}", req.method, req.path, res.status, seconds * 1000,
+                req.remote_addr);
+}
+
+void HttpServer::render_request_metrics(metrics::Text& text, std::string_view service) const {
+  constexpr std::string_view k_name = "livechat_http_request_duration_seconds";
+  text.declare(k_name, "Time from routing a request to its answer (streams left out)", "histogram");
+  std::lock_guard lock(m_latency_mutex);
+  for (const auto& [key, histogram] : m_latency) {
+    histogram->render(text, k_name,
+                      metrics::label("service", service) + "," +
+                          metrics::label("method", key.first) + "," +
+                          metrics::label("path", key.second));
+  }
 }
 
 }  // namespace livechat::wire

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "wire/errors.hpp"
+#include "wire/metrics.hpp"
 #include "wire/result.hpp"
 
 namespace httplib {
@@ -86,6 +87,10 @@ class HttpServer {
   // limits.
   std::string client_address(const httplib::Request& req) const;
 
+  // Adds the latency histogram of the requests it answered (streams left out), by method and
+  // path, labelled with `service`.
+  void render_request_metrics(metrics::Text& text, std::string_view service) const;
+
   // Returns the name of the HTTP address it listens on, like "http://0.0.0.0:8080".
   std::string address() const;
 
@@ -97,8 +102,13 @@ class HttpServer {
   void run_connection(int fd);
   static void* connection_main(void* arg);
 
+  // Times a request from routing to its answer and logs it at debug.
+  void finished(const httplib::Request& req, const httplib::Response& res);
+
   HttpServerOptions m_options;
   std::unique_ptr<Backend> m_backend;
+  mutable std::mutex m_latency_mutex;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<metrics::Histogram>> m_latency;
   int m_listen_fd = -1;
   int m_wake_fd = -1;
   int m_port = 0;

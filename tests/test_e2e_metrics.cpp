@@ -1,0 +1,75 @@
+// End to end: /metrics on both services, in Prometheus text, moving as messages flow.
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/helpers.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/sse_client.hpp"
+
+using namespace livechat::test;
+
+namespace {
+
+// Reads /metrics and returns the value of the sample `series` (name with its labels), or -1.
+double metric(int port, const std::string& series) {
+  httplib::Client client("127.0.0.1", port);
+  auto result = client.Get("/metrics");
+  REQUIRE(result);
+  REQUIRE(result->status == 200);
+  CHECK(result->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  for (const auto& line : split_lines(result->body)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("metrics", "[e2e]") {
+  auto server = start_serve();
+  int message = server.port("message");
+  int notify = server.port("notification");
+  CHECK(metric(message, "livechat_messages_accepted_total") == 0);
+  CHECK(metric(notify, "livechat_clients") == 0);
+
+  SseClient first(notify, "/events");
+  SseClient second(notify, "/events");
+  REQUIRE(first.wait_connected());
+  REQUIRE(second.wait_connected());
+  CHECK(metric(notify, "livechat_clients") == 2);
+  for (int i = 0; i < 3; ++i) {
+    post_message(message, "counted " + std::to_string(i));
+  }
+  httplib::Client client("127.0.0.1", message);
+  CHECK(client.Post("/messages", "{", "application/json")->status == 400);
+  CHECK(client.Post("/messages", R"({"content":"  "})", "application/json")->status == 400);
+  REQUIRE(first.wait_messages(3));
+  REQUIRE(second.wait_messages(3));
+
+  CHECK(metric(message, "livechat_messages_accepted_total") == 3);
+  CHECK(metric(message, R"(livechat_messages_rejected_total{reason="bad_json"})") == 1);
+  CHECK(metric(message, R"(livechat_messages_rejected_total{reason="bad_content"})") == 1);
+  CHECK(metric(message, "livechat_messages_stored") == 3);
+  CHECK(metric(message, "livechat_outbox_backlog") == 0);
+  // A request is timed once its answer is written, just after the client has it.
+  const std::string posts = R"({service="message",method="POST",path="/messages")";
+  CHECK(eventually([&] {
+    return metric(message, "livechat_http_request_duration_seconds_count" + posts + "}") == 5;
+  }));
+  CHECK(metric(message, "livechat_http_request_duration_seconds_bucket" + posts +
+                            R"(,le="+Inf"})") == 5);
+  CHECK(metric(notify, "livechat_published_total") == 3);
+  CHECK(eventually([&] { return metric(notify, "livechat_deliveries_total") == 6; }));
+  CHECK(metric(notify, "livechat_resumes_total") == 0);
+
+  SseClient resumed(notify, "/events", {{"Last-Event-ID", first.messages()[0].id}});
+  REQUIRE(resumed.wait_messages(2));
+  CHECK(metric(notify, "livechat_resumes_total") == 1);
+  first.close();
+  CHECK(eventually([&] { return metric(notify, "livechat_clients") == 2; }));
+}
