@@ -61,8 +61,8 @@ TEST_CASE("metrics", "[e2e]") {
   CHECK(eventually([&] {
     return metric(message, "livechat_http_request_duration_seconds_count" + posts + "}") == 5;
   }));
-  CHECK(metric(message, "livechat_http_request_duration_seconds_bucket" + posts +
-                            R"(,le="+Inf"})") == 5);
+  CHECK(metric(message,
+               "livechat_http_request_duration_seconds_bucket" + posts + R"(,le="+Inf"})") == 5);
   CHECK(metric(notify, "livechat_published_total") == 3);
   CHECK(eventually([&] { return metric(notify, "livechat_deliveries_total") == 6; }));
   CHECK(metric(notify, "livechat_resumes_total") == 0);
