@@ -20,7 +20,7 @@ struct ServeOptions {
 };
 
 int run_serve(const ServeOptions& o) {
-  setup_logging(o.common.log_level);
+  setup_logging(o.common);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals;
   auto store = open_store(o.message);  // first: a bad --db stops it before anything listens

@@ -16,7 +16,7 @@ struct ServeMessageOptions {
 };
 
 int run_serve_message(const ServeMessageOptions& o) {
-  setup_logging(o.common.log_level);
+  setup_logging(o.common);
   auto notify = require_endpoint(o.message.notify_url, "--notify-url");
   StopSignals signals;
   auto store = open_store(o.message);

@@ -16,7 +16,7 @@ struct ServeNotifyOptions {
 };
 
 int run_serve_notify(const ServeNotifyOptions& o) {
-  setup_logging(o.common.log_level);
+  setup_logging(o.common);
   warn_if_notify_open(o.common);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals;

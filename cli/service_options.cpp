@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cli/command.hpp"
+#include "cli/json_log.hpp"
 #include "server/sqlite.hpp"
 #include "server/sqlite_store.hpp"
 #include "wire/auth.hpp"
@@ -21,6 +22,11 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--log-level", o.log_level, "Log level: debug, info, warn or error")
       ->envname("LIVECHAT_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--log-format", o.log_format,
+                 "Log lines as text, or as json (one object per line: time, level, message)")
+      ->envname("LIVECHAT_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.add_option("--cors-origin", o.cors_origins,
                  "Origins browsers may call from (repeatable; * allows any)")
@@ -201,10 +207,14 @@ wire::Endpoint require_endpoint(const std::string& url, const std::string& optio
   return *endpoint;
 }
 
-void setup_logging(const std::string& level) {
+void setup_logging(const CommonOptions& common) {
   auto logger = spdlog::stderr_color_mt("livechat");
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  logger->set_level(spdlog::level::from_str(level));
+  if (common.log_format == "json") {
+    logger->set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  }
+  logger->set_level(spdlog::level::from_str(common.log_level));
   spdlog::set_default_logger(logger);
 }
 

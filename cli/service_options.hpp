@@ -35,6 +35,7 @@ struct CommonOptions {
   // All interfaces, like the original services, so a phone on the LAN can chat too.
   std::string host = "0.0.0.0";
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one JSON object per line
   std::vector<std::string> cors_origins = {"*"};
   // Shared by the message and notification services; empty: /notify is open.
   std::string notify_token;
@@ -102,8 +103,8 @@ wire::RedisAddress require_redis(const std::string& url);
 // Parses a URL given on the command line, or throws a UserError naming the option.
 wire::Endpoint require_endpoint(const std::string& url, const std::string& option);
 
-// Sends logs to stderr at a level ("debug", "info", "warn", "error").
-void setup_logging(const std::string& level);
+// Sends logs to stderr at --log-level, as text or one JSON object per line (--log-format).
+void setup_logging(const CommonOptions& common);
 
 // Raises the soft open-files limit to the hard one, saying so; warns when `wanted` won't fit.
 void raise_open_files_limit(std::size_t wanted);

@@ -1,8 +1,9 @@
-// End to end: /metrics on both services, in Prometheus text, moving as messages flow.
+// End to end: what operators see: /metrics on both services, and the logs.
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
@@ -72,4 +73,38 @@ TEST_CASE("metrics", "[e2e]") {
   CHECK(metric(notify, "livechat_resumes_total") == 1);
   first.close();
   CHECK(eventually([&] { return metric(notify, "livechat_clients") == 2; }));
+}
+
+TEST_CASE("logs", "[e2e]") {
+  SECTION("--log-format json: every line one JSON object; no message content, even at debug") {
+    LivechatServer server({"serve", "--port", "0", "--notify-port", "0", "--log-format", "json",
+                           "--log-level", "debug"});
+    post_message(server.port("message"), "a secret nobody logs");
+    httplib::Client client("127.0.0.1", server.port("message"));
+    REQUIRE(client.Get("/health"));
+    server.stop();
+    auto lines = split_lines(server.process().err());
+    REQUIRE(lines.size() >= 4);
+    std::set<std::string> levels;
+    bool request_logged = false;
+    for (const auto& line : lines) {
+      INFO(line);
+      auto record = nlohmann::json::parse(line);
+      CHECK(record["time"].get<std::string>().size() == 27);  // 2026-11-24T03:44:50.216249Z
+      levels.insert(record["level"].get<std::string>());
+      auto message = record["message"].get<std::string>();
+      request_logged |= message.rfind("GET /health 200 ", 0) == 0;
+      CHECK(message.find("a secret nobody logs") == std::string::npos);
+    }
+    CHECK(request_logged);
+    CHECK(levels.count("info") == 1);
+    CHECK(levels.count("debug") == 1);
+  }
+
+  SECTION("text by default, and a bad --log-format is a one-line error") {
+    auto bad = run_livechat({"serve", "--log-format", "xml"});
+    CHECK(bad.code != 0);
+    CHECK(split_lines(bad.err).size() <= 2);
+    CHECK(bad.err.find("--log-format") != std::string::npos);
+  }
 }
