@@ -22,8 +22,8 @@ int livechat_main(int argc, char** argv) {
 
   // Every subcommand, in the order --help lists them.
   std::vector<Command> commands = {
-      setup_serve(app), setup_serve_message(app), setup_serve_notify(app),
-      setup_send(app),  setup_listen(app),        setup_bench(app),
+      setup_serve(app),  setup_serve_message(app), setup_serve_notify(app), setup_send(app),
+      setup_listen(app), setup_bench(app),         setup_token(app),
   };
 
   try {

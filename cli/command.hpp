@@ -27,6 +27,7 @@ Command setup_serve(CLI::App& parent);
 Command setup_send(CLI::App& parent);
 Command setup_listen(CLI::App& parent);
 Command setup_bench(CLI::App& parent);
+Command setup_token(CLI::App& parent);
 
 // Parses the command line and runs the chosen subcommand; returns the exit code.
 int livechat_main(int argc, char** argv);

@@ -30,6 +30,7 @@ struct ListenOptions {
   bool json = false;
   std::optional<unsigned> max_retries;
   double idle_timeout_seconds = 45.0;
+  std::string token;
 };
 
 // Makes message text safe for a terminal: control characters (escape sequences) are shown as
@@ -82,6 +83,7 @@ int run_listen(const ListenOptions& o) {
     options.request.rooms = *rooms;
   }
   options.request.last_event_id = o.since;
+  options.request.token = o.token;
   options.request.idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.idle_timeout_seconds * 1000));
   options.max_retries = o.max_retries;
@@ -121,7 +123,8 @@ int run_listen(const ListenOptions& o) {
   handlers.on_reset = [&](const std::string& last_id, const std::string& reason) {
     std::cerr << "the notification service cannot replay what came after " << last_id << " ("
               << reason << "); fetching it from " << message_endpoint.origin() << "\n";
-    auto missed = client::fetch_after(message_endpoint, last_id, options.request.rooms);
+    auto missed = client::fetch_after(message_endpoint, last_id, options.request.rooms,
+                                      options.request.token);
     if (!missed) {
       std::cerr << "warning: messages after " << last_id
                 << " may have been missed: " << missed.error().message << "\n";
@@ -185,6 +188,9 @@ Command setup_listen(CLI::App& parent) {
   app->add_option("--count", options->count, "Exit after this many messages (0: never)")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print each message as one JSON object per line");
+  app->add_option("--token", options->token,
+                  "User token, when the services need one (livechat token makes one)")
+      ->envname("LIVECHAT_TOKEN");
   app->add_option("--max-retries", options->max_retries,
                   "Reconnect attempts in a row before giving up (default: forever)");
   app->add_option("--idle-timeout", options->idle_timeout_seconds,

@@ -16,12 +16,13 @@ struct SendOptions {
   std::string url = k_default_message_url;
   std::string user;
   std::string room;
+  std::string token;
 };
 
 enum class Sent { ok, refused, unreachable };
 
 int run_send(const SendOptions& o) {
-  client::Publisher publisher(require_endpoint(o.url, "--url"));
+  client::Publisher publisher(require_endpoint(o.url, "--url"), o.token);
   auto send_one = [&](const std::string& text) {
     auto result = publisher.send(text, o.user, o.room);
     if (!result) {
@@ -67,6 +68,9 @@ Command setup_send(CLI::App& parent) {
       ->envname("LIVECHAT_USER");
   app->add_option("--room", options->room, "Room to post to (default: general)")
       ->envname("LIVECHAT_ROOM");
+  app->add_option("--token", options->token,
+                  "User token, when the service needs one (livechat token makes one)")
+      ->envname("LIVECHAT_TOKEN");
   return {app, [options] { return run_send(*options); }};
 }
 

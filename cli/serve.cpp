@@ -41,7 +41,7 @@ int run_serve(const ServeOptions& o) {
                                   ? "http://localhost:" + std::to_string(notify_port)
                                   : o.public_notify_url;
   server::MessageService message_service(*store, feed ? nullptr : &notifier,
-                                         message_service_options(message));
+                                         message_service_options(message, o.common));
   wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
   message_service.install(message_http);
   int port = start_or_throw(message_http, "message service");

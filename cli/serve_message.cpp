@@ -27,7 +27,8 @@ int run_serve_message(const ServeMessageOptions& o) {
     options.token = o.common.notify_token;
     notifier = std::make_unique<server::HttpNotifier>(notify, options);
   }
-  server::MessageService service(*store, notifier.get(), message_service_options(o.message));
+  server::MessageService service(*store, notifier.get(),
+                                 message_service_options(o.message, o.common));
   wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
   service.install(http);
   start_or_throw(http, "message service");

@@ -37,6 +37,10 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                  "Secret that POST /notify needs as 'Authorization: Bearer <token>' (the same on "
                  "message and notification services)")
       ->envname("LIVECHAT_NOTIFY_TOKEN");
+  app.add_option("--auth-secret", o.auth_secret,
+                 "Secret that user tokens are signed with (livechat token); posting, history "
+                 "and streams then need one")
+      ->envname("LIVECHAT_AUTH_SECRET");
   app.add_flag("--trust-proxy", o.trust_proxy,
                "Behind a reverse proxy: take a client's address from X-Forwarded-For (for "
                "per-client limits)")
@@ -135,8 +139,10 @@ wire::HttpServerOptions http_options(const CommonOptions& common, int port, std:
   return options;
 }
 
-server::MessageServiceOptions message_service_options(const MessageOptions& o) {
+server::MessageServiceOptions message_service_options(const MessageOptions& o,
+                                                      const CommonOptions& common) {
   server::MessageServiceOptions options;
+  options.auth_secret = common.auth_secret;
   options.limits.max_content_bytes = o.max_message_bytes;
   options.public_notify_url = o.public_notify_url.empty() ? o.notify_url : o.public_notify_url;
   options.rate_limit = o.rate_limit;
@@ -157,6 +163,7 @@ server::NotifyServiceOptions notify_service_options(const NotifyOptions& o,
                                                     const CommonOptions& common) {
   server::NotifyServiceOptions options;
   options.notify_token = common.notify_token;
+  options.auth_secret = common.auth_secret;
   options.max_streams_per_client = o.max_streams_per_client;
   options.retry = std::chrono::milliseconds(o.retry_ms);
   options.max_clients = o.max_clients;

@@ -40,6 +40,7 @@ struct CommonOptions {
   // Shared by the message and notification services; empty: /notify is open.
   std::string notify_token;
   bool trust_proxy = false;
+  std::string auth_secret;  // empty: no user tokens needed
 };
 
 // Options of the message service.
@@ -85,7 +86,8 @@ void add_notify_options(CLI::App& app, NotifyOptions& options);
 void add_redis_option(CLI::App& app, std::string& url);
 
 wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body);
-server::MessageServiceOptions message_service_options(const MessageOptions& options);
+server::MessageServiceOptions message_service_options(const MessageOptions& options,
+                                                      const CommonOptions& common);
 server::HubOptions hub_options(const NotifyOptions& options);
 server::NotifyServiceOptions notify_service_options(const NotifyOptions& options,
                                                     const CommonOptions& common);

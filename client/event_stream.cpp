@@ -56,6 +56,9 @@ StreamEnd EventStream::run(const StreamRequest& request, const Handler& on_event
   if (!request.last_event_id.empty()) {
     headers.emplace("Last-Event-ID", request.last_event_id);
   }
+  if (!request.token.empty()) {
+    headers.emplace("Authorization", "Bearer " + request.token);
+  }
   int status = 0;
   std::string error_body;
   bool handler_stopped = false;

@@ -22,6 +22,7 @@ struct StreamRequest {
   std::vector<std::string> rooms;  // empty: every room
   std::string last_event_id;       // resume after this id, if not empty
   std::string client_id;
+  std::string token;  // a user token, sent as "Authorization: Bearer", if not empty
   // A stream silent for this long is taken as dead (three heartbeats of 15 s).
   std::chrono::milliseconds idle_timeout{45'000};
 };

@@ -16,8 +16,12 @@ constexpr std::size_t k_page = 1000;  // the most one history request returns
 
 wire::Result<std::vector<wire::Message>> fetch_after(const wire::Endpoint& message_service,
                                                      const std::string& after_id,
-                                                     const std::vector<std::string>& rooms) {
+                                                     const std::vector<std::string>& rooms,
+                                                     const std::string& token) {
   auto client = wire::make_client(message_service);
+  if (!token.empty()) {
+    client->set_bearer_token_auth(token);
+  }
   std::vector<wire::Message> out;
   std::string cursor = after_id;
   // One room can be asked for; several are fetched together and filtered here.

@@ -8,8 +8,12 @@
 
 namespace livechat::client {
 
-Publisher::Publisher(wire::Endpoint endpoint)
-    : m_endpoint(std::move(endpoint)), m_client(wire::make_client(m_endpoint)) {}
+Publisher::Publisher(wire::Endpoint endpoint, const std::string& token)
+    : m_endpoint(std::move(endpoint)), m_client(wire::make_client(m_endpoint)) {
+  if (!token.empty()) {
+    m_client->set_bearer_token_auth(token);
+  }
+}
 
 Publisher::~Publisher() = default;
 

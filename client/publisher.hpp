@@ -16,7 +16,8 @@ namespace livechat::client {
 // Posts messages to a message service over one kept-alive connection.
 class Publisher {
  public:
-  explicit Publisher(wire::Endpoint endpoint);
+  // Posts with a user token (Authorization: Bearer) when `token` is not empty.
+  explicit Publisher(wire::Endpoint endpoint, const std::string& token = {});
   ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;

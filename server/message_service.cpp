@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wire/http_server.hpp"
+#include "wire/token.hpp"
 #include "www/page.hpp"
 
 namespace livechat::server {
@@ -96,6 +97,18 @@ std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
   return m_store.wait_stored(m_store.enqueue(draft));
 }
 
+wire::Result<std::string, wire::ApiError> MessageService::authenticate(
+    const httplib::Request& req) const {
+  if (m_options.auth_secret.empty()) {
+    return std::string();
+  }
+  auto claims = wire::verify_token(wire::request_token(req), m_options.auth_secret);
+  if (!claims) {
+    return claims.error();
+  }
+  return claims->user;
+}
+
 void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
   ++m_rejected;
   {
@@ -148,11 +161,27 @@ void MessageService::install(wire::HttpServer& http) {
         return;
       }
     }
+    auto user = authenticate(req);
+    if (!user) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      reject(res, user.error());
+      return;
+    }
     auto draft = wire::parse_draft(body, m_options.limits);
     if (!draft) {
       spdlog::debug("POST /messages rejected: {}", draft.error().message);
       reject(res, draft.error());
       return;
+    }
+    if (!user->empty()) {
+      // The token says who posts; a body naming someone else is refused, not rewritten.
+      if (draft->user != wire::k_default_user && draft->user != *user) {
+        reject(res,
+               {wire::ApiErrorKind::forbidden,
+                "this token is for \"" + *user + "\"; it cannot post as \"" + draft->user + "\""});
+        return;
+      }
+      draft->user = *user;
     }
     auto message = accept(*draft);
     if (!message) {
@@ -166,6 +195,11 @@ void MessageService::install(wire::HttpServer& http) {
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
+    if (auto user = authenticate(req); !user) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      wire::send_error(res, user.error());
+      return;
+    }
     auto query = parse_history(req);
     if (!query) {
       wire::send_error(res, query.error());
@@ -197,7 +231,8 @@ void MessageService::install(wire::HttpServer& http) {
                            {"accepted", m_accepted.load()},
                            {"rejected", m_rejected.load()},
                            {"stored", m_store.size()},
-                           {"store", m_store.kind()}};
+                           {"store", m_store.kind()},
+                           {"auth", !m_options.auth_secret.empty()}};
     if (!store.reachable) {
       body["error"] = store.error;
     }

@@ -13,10 +13,12 @@
 #include "server/notifier.hpp"
 #include "wire/errors.hpp"
 #include "wire/message.hpp"
+#include "wire/result.hpp"
 
 namespace httplib {
+struct Request;
 struct Response;
-}
+}  // namespace httplib
 
 namespace livechat::wire {
 class HttpServer;
@@ -34,6 +36,8 @@ struct MessageServiceOptions {
   // Posts a second per client address (token bucket), with bursts of `rate_burst`; 0: no limit.
   double rate_limit = 0;
   double rate_burst = 0;
+  // Users then need a token signed with it (livechat token) to post and read; empty: no auth.
+  std::string auth_secret;
 };
 
 // The REST side: accepts, stores and hands on messages; serves history, health and the page.
@@ -53,6 +57,8 @@ class MessageService {
   std::optional<wire::Message> accept(const wire::Draft& draft);
 
  private:
+  // Returns the user a request's token names (empty without auth), or why it is refused.
+  wire::Result<std::string, wire::ApiError> authenticate(const httplib::Request& req) const;
   // Counts a refused post by its code and answers it.
   void reject(httplib::Response& res, const wire::ApiError& error);
   void render_metrics(wire::metrics::Text& text, const wire::HttpServer& http) const;

@@ -11,6 +11,7 @@
 #include "wire/auth.hpp"
 #include "wire/http_server.hpp"
 #include "wire/sse.hpp"
+#include "wire/token.hpp"
 
 namespace livechat::server {
 namespace {
@@ -153,6 +154,14 @@ void NotifyService::install(wire::HttpServer& http) {
                                  std::to_string(m_options.max_clients) + " streams"});
       return;
     }
+    if (!m_options.auth_secret.empty()) {
+      auto claims = wire::verify_token(wire::request_token(req), m_options.auth_secret);
+      if (!claims) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        wire::send_error(res, claims.error());
+        return;
+      }
+    }
     // Held by the stream's provider: released when the response (and the stream) is done.
     auto slot =
         m_streams_per_client.reserve(http.client_address(req), m_options.max_streams_per_client);
@@ -211,7 +220,8 @@ void NotifyService::install(wire::HttpServer& http) {
   http.post("/notify",
             [this](const httplib::Request& req, httplib::Response& res, const std::string& body) {
               if (!m_options.notify_token.empty()) {
-                auto token = wire::bearer_token(req.get_header_value("Authorization"));
+                const std::string authorization = req.get_header_value("Authorization");
+                auto token = wire::bearer_token(authorization);
                 if (!token || !wire::constant_time_equal(*token, m_options.notify_token)) {
                   res.set_header("WWW-Authenticate", "Bearer");
                   wire::send_error(res, {wire::ApiErrorKind::unauthorized,

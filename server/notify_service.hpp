@@ -27,6 +27,8 @@ struct NotifyServiceOptions {
   // Streams beyond this get a 503: one process holds about 19,000 sockets on a 20,000-file
   // limit, and headroom is kept for publishers and health checks.
   std::size_t max_clients = 15'000;
+  // Streams then need a user token signed with it (?token= or a Bearer header); empty: no auth.
+  std::string auth_secret;
   // Streams one client address may hold at once; beyond it, 503. 0: no cap.
   std::size_t max_streams_per_client = 1'000;
   // POST /notify then needs "Authorization: Bearer <token>"; empty: anyone who reaches it.

@@ -7,6 +7,7 @@
 #include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
+#include "wire/token.hpp"
 
 using namespace livechat::test;
 using json = nlohmann::json;
@@ -157,5 +158,107 @@ TEST_CASE("per-client limits", "[e2e]") {
       SseClient again(port, "/events");
       return again.wait_connected(2s);
     }));
+  }
+}
+
+TEST_CASE("user tokens", "[e2e]") {
+  const std::string secret = "correct horse battery staple";
+  LivechatServer server({"serve", "--port", "0", "--notify-port", "0", "--auth-secret", secret});
+  int message = server.port("message");
+  int notify = server.port("notification");
+  auto minted =
+      run_livechat({"token", "--user", "alice", "--ttl", "1h"}, {{"LIVECHAT_AUTH_SECRET", secret}});
+  REQUIRE(minted.code == 0);
+  const std::string alice = split_lines(minted.out).at(0);
+  httplib::Client client("127.0.0.1", message);
+  auto post_with = [&](const std::string& token, const std::string& body) {
+    httplib::Headers headers;
+    if (!token.empty()) {
+      headers.emplace("Authorization", "Bearer " + token);
+    }
+    auto result = client.Post("/messages", headers, body, "application/json");
+    REQUIRE(result);
+    return *result;
+  };
+  auto code_of = [](const httplib::Response& res) {
+    return json::parse(res.body)["code"].get<std::string>();
+  };
+
+  SECTION("missing, forged and expired tokens get a JSON 401") {
+    auto forged = *livechat::wire::mint_token("another secret", "alice", std::chrono::hours(1));
+    auto expired = *livechat::wire::mint_token(secret, "alice", std::chrono::hours(1),
+                                               std::chrono::system_clock::now() - 2h);
+    for (const auto& token : {std::string(), forged, expired, std::string("junk")}) {
+      auto refused = post_with(token, R"({"content":"hi"})");
+      CHECK(refused.status == 401);
+      CHECK(code_of(refused) == "unauthorized");
+      CHECK(refused.get_header_value("WWW-Authenticate") == "Bearer");
+    }
+    CHECK(json::parse(post_with(expired, R"({"content":"hi"})").body)["error"]
+              .get<std::string>()
+              .find("expired") != std::string::npos);
+    CHECK(client.Get("/messages")->status == 401);
+    SseClient no_token(notify, "/events");
+    REQUIRE(no_token.wait_ended());
+    CHECK(no_token.status() == 401);
+    SseClient bad_token(notify, "/events?token=" + forged);
+    REQUIRE(bad_token.wait_ended());
+    CHECK(bad_token.status() == 401);
+    CHECK(json::parse(client.Get("/health")->body)["auth"] == true);
+  }
+
+  SECTION("a valid token posts as its user, and nobody else") {
+    SseClient by_query(notify, "/events?token=" + alice);
+    SseClient by_header(notify, "/events", {{"Authorization", "Bearer " + alice}});
+    REQUIRE(by_query.wait_connected());
+    REQUIRE(by_header.wait_connected());
+    auto own = post_with(alice, R"({"content":"from alice"})");
+    REQUIRE(own.status == 201);
+    CHECK(json::parse(own.body)["user"] == "alice");
+    CHECK(post_with(alice, R"({"content":"me","user":"alice"})").status == 201);
+    auto impostor = post_with(alice, R"({"content":"from bob?","user":"bob"})");
+    CHECK(impostor.status == 403);
+    CHECK(code_of(impostor) == "forbidden");
+    REQUIRE(by_query.wait_messages(2));
+    REQUIRE(by_header.wait_messages(2));
+    for (const auto& event : by_query.messages()) {
+      CHECK(json::parse(event.data)["user"] == "alice");
+    }
+    httplib::Headers headers = {{"Authorization", "Bearer " + alice}};
+    auto history = client.Get("/messages", headers);
+    REQUIRE(history);
+    CHECK(history->status == 200);
+    CHECK(json::parse(history->body).size() == 2);
+  }
+
+  SECTION("send and listen take --token (or LIVECHAT_TOKEN)") {
+    Child listen({LIVECHAT_BINARY, "listen", "--url", server.url("notification"), "--message-url",
+                  server.url("message"), "--json", "--count", "1"},
+                 {{"LIVECHAT_TOKEN", alice}});
+    REQUIRE(eventually([&] { return json::parse(client.Get("/health")->body).size() > 0; }));
+    REQUIRE(listen.wait_until(
+        [](const std::string&, const std::string& err) {
+          return err.find("connected") != std::string::npos;
+        },
+        10s));
+    auto sent = run_livechat({"send", "--url", server.url("message"), "--token", alice, "hello"});
+    REQUIRE(sent.code == 0);
+    CHECK(listen.wait_exit(10s) == 0);
+    CHECK(json::parse(listen.out_lines().at(0))["user"] == "alice");
+    auto refused = run_livechat({"send", "--url", server.url("message"), "no token"});
+    CHECK(refused.code == 1);
+    CHECK(refused.err.find("token") != std::string::npos);
+    auto unheard = run_livechat({"listen", "--url", server.url("notification"), "--count", "1"});
+    CHECK(unheard.code != 0);
+    CHECK(split_lines(unheard.err).back().find("401") != std::string::npos);
+  }
+
+  SECTION("livechat token: a lifetime it cannot read, or no secret, is a one-line error") {
+    auto bad_ttl = run_livechat({"token", "--user", "alice", "--ttl", "1w", "--secret", "s"});
+    CHECK(bad_ttl.code != 0);
+    CHECK(bad_ttl.err.find("--ttl") != std::string::npos);
+    auto no_secret = run_livechat({"token", "--user", "alice"});
+    CHECK(no_secret.code != 0);
+    CHECK(split_lines(no_secret.err).size() == 1);
   }
 }

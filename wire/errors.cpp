@@ -24,6 +24,7 @@ constexpr std::array k_table = {
     Row{ApiErrorKind::not_found, 404, "not_found"},
     Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
     Row{ApiErrorKind::unauthorized, 401, "unauthorized"},
+    Row{ApiErrorKind::forbidden, 403, "forbidden"},
     Row{ApiErrorKind::wrong_mode, 409, "wrong_mode"},
     Row{ApiErrorKind::rate_limited, 429, "rate_limited"},
     Row{ApiErrorKind::too_many_clients, 503, "too_many_clients"},

@@ -19,6 +19,7 @@ enum class ApiErrorKind {
   too_many_clients,
   wrong_mode,
   unauthorized,
+  forbidden,
   rate_limited,
   unavailable,
   internal,

@@ -18,6 +18,8 @@
 #include <set>
 #include <utility>
 
+#include "wire/auth.hpp"
+
 namespace livechat::wire {
 
 // cpp-httplib 0.11.4 serves each accepted socket through Server::process_and_close_socket, a
@@ -310,6 +312,14 @@ void send_error(httplib::Response& response, const ApiError& error) {
 void send_json(httplib::Response& response, int status, const std::string& body) {
   response.status = status;
   response.set_content(body, "application/json");
+}
+
+std::string request_token(const httplib::Request& req) {
+  const std::string authorization = req.get_header_value("Authorization");
+  if (auto token = bearer_token(authorization)) {
+    return std::string(*token);
+  }
+  return req.get_param_value("token");
 }
 
 std::string HttpServer::client_address(const httplib::Request& req) const {

@@ -49,6 +49,10 @@ struct HttpServerOptions {
   bool trust_proxy = false;
 };
 
+// Returns the user token a request carries: "Authorization: Bearer <token>", or ?token= (a
+// browser's EventSource cannot set headers); empty if none.
+std::string request_token(const httplib::Request& req);
+
 // An HTTP server with livechat's defaults over cpp-httplib: a thread per connection, a real
 // backlog, SO_REUSEADDR only (a busy port is an error), TCP_NODELAY, CORS and JSON errors.
 class HttpServer {
