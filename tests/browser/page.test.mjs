@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ConsoleWatch, launchBrowser } from './browser.mjs';
 import {
-  history, livechatBinary, postMessage, startMessage, startNotify, startServe, stopAll,
+  history, livechatBinary, mintToken, postMessage, startMessage, startNotify, startServe, stopAll,
 } from './services.mjs';
 
 const DOCS = process.env.LIVECHAT_SCREENSHOT_DIR
@@ -413,6 +413,51 @@ describe('split services', () => {
     assert.equal(await ann.locator('#log .pending').count(), 0);
     assert.deepEqual(await waitForMessage(bob, text), { ...sent, own: false });
     assert.deepEqual((await history(url, room)).map((m) => m.id), [sent.id]);
+  });
+});
+
+describe('with --auth-secret', () => {
+  const SECRET = 'browser test secret';
+  let serve;
+  before(async () => { serve = await startServe(['--auth-secret', SECRET]); });
+
+  test('the page asks for a token, then chats as the token\'s user', TEST, async (t) => {
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    contexts.add(context);
+    t.after(() => closeContext(context));
+    context.setDefaultTimeout(WAIT_MS);
+    const page = await context.newPage();
+    consoleWatch.watch(page, 'signed-out');
+    await page.goto(`${serve.urls.message}/#auth`);
+    await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
+    assert.equal(await page.isVisible('#token-form'), true);
+    assert.equal(await page.isDisabled('#composer'), true);
+    assert.equal(await page.textContent('#state-text'), 'sign in to chat');
+
+    await page.fill('#token', 'not a token');
+    await page.click('#token-form button');
+    assert.match(await page.textContent('#token-hint'), /not a livechat token/);
+
+    await page.fill('#token', mintToken('carol', SECRET));
+    await page.click('#token-form button');
+    await waitForState(page, 'connected');
+    assert.equal(await page.isVisible('#token-form'), false);
+    assert.equal(await page.inputValue('#name'), 'carol');
+    assert.equal(await page.getAttribute('#name', 'readonly'), '');
+    const sent = await typeAndSend(page, 'signed in');
+    assert.equal(sent.user, 'carol');
+    const stored = await history(serve.urls.message, 'auth', { token: mintToken('x', SECRET) });
+    assert.deepEqual(stored.map((m) => [m.user, m.content]), [['carol', 'signed in']]);
+
+    // A token the services refuse (here: signed with another secret) sends the page back to
+    // the sign-in form, after a reload too.
+    await page.evaluate(() => localStorage.setItem('livechat.token', JSON.stringify(
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbCIsImV4cCI6OTk5OTk5OTk5OX0.c2lnbmF0dXJl')));
+    await consoleWatch.expectNetworkErrors(`${serve.urls.message}/messages`, async () => {
+      await page.reload();
+      await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
+    });
+    assert.match(await page.textContent('#token-hint'), /refused/);
   });
 });
 

@@ -5,7 +5,7 @@
 // services run in a fresh temporary directory, so that nothing they write lands in the
 // work tree and no state carries over from one run to the next.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -133,12 +133,12 @@ class Service {
  * localhost unless told otherwise; these tests keep to 127.0.0.1, so they pick that port here
  * (and pick again in the rare case that something else took it in the meantime).
  */
-export async function startServe() {
+export async function startServe(extra = []) {
   for (let attempt = 1; ; attempt++) {
     const notifyPort = await freePort();
     const service = new Service([
       'serve', '--host', HOST, '--port', '0', '--notify-port', String(notifyPort),
-      '--public-notify-url', `http://${HOST}:${notifyPort}`,
+      '--public-notify-url', `http://${HOST}:${notifyPort}`, ...extra,
     ], ['notification', 'message']);
     try {
       return await service.ready;
@@ -179,9 +179,17 @@ export async function postMessage(messageUrl, message) {
 }
 
 /** GET /messages?room=R&limit=N; resolves with the array. */
-export async function history(messageUrl, room, limit = 1000) {
-  const res = await fetch(`${messageUrl}/messages?${new URLSearchParams({ room, limit })}`,
-    { signal: AbortSignal.timeout(5_000) });
+export async function history(messageUrl, room, { limit = 1000, token = '' } = {}) {
+  const res = await fetch(`${messageUrl}/messages?${new URLSearchParams({ room, limit })}`, {
+    signal: AbortSignal.timeout(5_000),
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
   if (!res.ok) throw new Error(`GET /messages: HTTP ${res.status}`);
   return res.json();
+}
+
+/** A user token from `livechat token`, for services run with --auth-secret `secret`. */
+export function mintToken(user, secret, ttl = '1h') {
+  return execFileSync(livechatBinary(), ['token', '--user', user, '--ttl', ttl, '--secret', secret],
+    { encoding: 'utf8' }).trim();
 }
