@@ -19,3 +19,7 @@ if(LIVECHAT_SANITIZE)
     target_compile_options(livechat_settings INTERFACE -fno-sanitize-recover=undefined)
   endif()
 endif()
+if(LIVECHAT_FUZZ)
+  # Coverage for libFuzzer in every livechat library; the fuzz targets link its main.
+  target_compile_options(livechat_settings INTERFACE -fsanitize=fuzzer-no-link)
+endif()
