@@ -46,16 +46,16 @@ void ResponseDecoder::fail(std::string why) {
 
 bool ResponseDecoder::take_line(std::string_view& bytes, std::string& line) {
   auto end = bytes.find('\n');
-  if (end == std::string_view::npos) {
-    m_line.append(bytes);
-    bytes = {};
-    if (m_line.size() > k_max_head_bytes) {
-      fail("the response has a line longer than " + std::to_string(k_max_head_bytes) + " bytes");
-    }
+  m_line.append(bytes.substr(0, end));
+  bytes.remove_prefix(end == std::string_view::npos ? bytes.size() : end + 1);
+  // Checked whether or not the line is complete, so where the bytes split cannot matter.
+  if (m_line.size() > k_max_head_bytes) {
+    fail("the response has a line longer than " + std::to_string(k_max_head_bytes) + " bytes");
     return false;
   }
-  m_line.append(bytes.substr(0, end));
-  bytes.remove_prefix(end + 1);
+  if (end == std::string_view::npos) {
+    return false;
+  }
   if (!m_line.empty() && m_line.back() == '\r') {
     m_line.pop_back();
   }

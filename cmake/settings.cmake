@@ -10,4 +10,16 @@ if(LIVECHAT_SANITIZE)
   target_compile_options(livechat_settings INTERFACE
     -fsanitize=${LIVECHAT_SANITIZE} -fno-omit-frame-pointer)
   target_link_options(livechat_settings INTERFACE -fsanitize=${LIVECHAT_SANITIZE})
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # GCC 12 warns falsely inside <regex> and <functional> when it instruments them.
+    target_compile_options(livechat_settings INTERFACE -Wno-maybe-uninitialized)
+  endif()
+  if(LIVECHAT_SANITIZE MATCHES "undefined")
+    # Undefined behaviour stops the program, so a test cannot pass over it.
+    target_compile_options(livechat_settings INTERFACE -fno-sanitize-recover=undefined)
+  endif()
+endif()
+if(LIVECHAT_FUZZ)
+  # Coverage for libFuzzer in every livechat library; the fuzz targets link its main.
+  target_compile_options(livechat_settings INTERFACE -fsanitize=fuzzer-no-link)
 endif()

@@ -326,6 +326,19 @@ TEST_CASE("stream_pool::ResponseDecoder") {
     CHECK(decode({"SSH-2.0-OpenSSH\r\n"}).state == ResponseDecoder::State::failed);
   }
 
+  SECTION("a line past the bound fails, however the bytes are split") {
+    const std::string head =
+        "HTTP/1.1 200 OK\r\nX-Padding: " + std::string(ResponseDecoder::k_max_head_bytes, 'x') +
+        "\r\n\r\n";
+    CHECK(decode({head}).state == ResponseDecoder::State::failed);
+    CHECK(decode({head.substr(0, 100), head.substr(100)}).state == ResponseDecoder::State::failed);
+    CHECK(decode({head.substr(0, head.size() - 10), head.substr(head.size() - 10)}).state ==
+          ResponseDecoder::State::failed);
+    const std::string chunk_size =
+        k_head + std::string(ResponseDecoder::k_max_head_bytes, '0') + "1\r\nx\r\n";
+    CHECK(decode({chunk_size}).state == ResponseDecoder::State::failed);
+  }
+
   SECTION("restart reads a new response and keeps the last event id") {
     ResponseDecoder decoder;
     decoder.feed(response, [](const Event&) {});

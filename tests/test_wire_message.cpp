@@ -102,6 +102,14 @@ TEST_CASE("message::parse_draft") {
       CHECK(draft_error(R"({"content":"hi","room":)" + room + "}") == ApiErrorKind::bad_room);
     }
   }
+  SECTION("rejects a NUL byte, which would hide the rest of the body from the JSON parser") {
+    using namespace std::string_view_literals;
+    CHECK(draft_error("{\"content\":\"hi\"}\0{"sv) == ApiErrorKind::bad_json);
+    CHECK(draft_error("{\"content\":\"hi\0\"}"sv) == ApiErrorKind::bad_json);
+    auto escaped = parse_draft(R"({"content":"a\u0000b"})", Limits{});
+    REQUIRE(escaped.ok());
+    CHECK(escaped->content == std::string("a\0b", 3));
+  }
   SECTION("rejects deep nesting as bad_json without recursing") {
     CHECK(draft_error(nested(100'000, "[", "", "]")) == ApiErrorKind::bad_json);
     CHECK(draft_error(nested(100'000, "{\"a\":", "1", "}")) == ApiErrorKind::bad_json);
@@ -190,6 +198,11 @@ TEST_CASE("message::parse_notifications") {
     CHECK((*many)[0].room == "ops");
     CHECK((*many)[1].id == "1");
     CHECK((*many)[1].user == "ann");
+  }
+  SECTION("rejects a NUL byte outside a string") {
+    using namespace std::string_view_literals;
+    CHECK(notify_error("{\"id\":\"1\"}\0]"sv) == ApiErrorKind::bad_json);
+    CHECK_FALSE(parse_message_json("{\"id\":\"1\"}\0x"sv).ok());
   }
   SECTION("rejects bad items") {
     CHECK(notify_error(R"({"id":"","content":"hi"})") == ApiErrorKind::bad_id);

@@ -93,6 +93,15 @@ TEST_CASE("url::parse_endpoint") {
       CHECK(result.error().message.find(bad) != std::string::npos);
     }
   }
+  SECTION("rejects hosts with a colon outside brackets or a stray bracket") {
+    for (auto bad : {"http://::1:80", "::1", "http://a]:b:80", "http://a]b:80", "http://[[::1]:80",
+                     "9[:0]::100/"}) {
+      INFO(bad);
+      auto result = parse_endpoint(bad);
+      REQUIRE_FALSE(result.ok());
+      CHECK(result.error().code == "bad_url");
+    }
+  }
 }
 
 TEST_CASE("url::Endpoint") {

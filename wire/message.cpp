@@ -18,6 +18,11 @@ bool is_blank(std::string_view text) {
 
 // Parses a JSON text after the checks that keep the parser safe and the errors clear.
 Result<json, ApiError> parse_json(std::string_view body, const Limits& limits) {
+  // nlohmann::json takes a NUL byte for the end of the text and would ignore what follows;
+  // JSON has none outside strings, and inside them it is written \u0000.
+  if (body.find('\0') != std::string_view::npos) {
+    return bad(ApiErrorKind::bad_json, "body is not valid JSON: it holds a NUL byte");
+  }
   if (!is_valid_utf8(body)) {
     return bad(ApiErrorKind::bad_json, "body is not valid UTF-8");
   }

@@ -56,9 +56,15 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
     }
+    if (endpoint.host.find(':') != std::string::npos) {
+      return fail("an IPv6 host must be in brackets, as in http://[::1]:8080");
+    }
   }
   if (endpoint.host.empty()) {
     return fail("the host is missing");
+  }
+  if (endpoint.host.find_first_of("[]") != std::string::npos) {
+    return fail("unexpected '[' or ']' in the host");
   }
   if (authority.back() == ':') {
     return fail("the port is missing after ':'");

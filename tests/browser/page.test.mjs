@@ -231,6 +231,7 @@ describe('livechat serve', () => {
     await waitForMessage(ann, 'sent with the button');
     assert.equal(await composer.inputValue(), '');
     assert.equal(await ann.evaluate(() => document.activeElement?.id), 'composer');
+    await waitForMessage(bob, 'sent with the button');
     assert.deepEqual((await shown(bob)).map((m) => m.text), ['first line\nsecond line', 'sent with the button']);
   });
 

@@ -1,0 +1,46 @@
+// parse_notifications and parse_message_json: what they accept renders and parses back equal.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "tests/fuzz/fuzz.hpp"
+#include "wire/message.hpp"
+
+using livechat::fuzz::check;
+using namespace livechat::wire;
+
+namespace {
+
+void check_message(const Message& message) {
+  check(!message.id.empty() && message.id.size() <= k_max_id_bytes, "the id is within its limit");
+  check(message.id.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
+        "the id has no line break or NUL");
+  check(is_valid_room(message.room), "the room is valid");
+  check(!message.user.empty(), "the user is never empty");
+
+  auto notification = parse_message_json(notification_json(message));
+  check(notification.ok() && *notification == message, "a notification parses back equal");
+  auto stored = parse_message_json(stored_json(message));
+  check(stored.ok() && *stored == message, "a stored message parses back equal");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+
+  if (auto message = parse_message_json(body)) {
+    check_message(*message);
+  }
+
+  auto messages = parse_notifications(body, Limits{});
+  if (!messages) {
+    return 0;
+  }
+  for (const auto& message : *messages) {
+    check_message(message);
+  }
+  auto again = parse_notifications(notification_array_json(*messages), Limits{});
+  check(again.ok() && *again == *messages, "a batch parses back equal");
+  return 0;
+}
