@@ -53,8 +53,8 @@ TEST_CASE("wire::token") {
     auto first = token.find('.');
     auto second = token.find('.', first + 1);
     std::string bob = base64url(R"({"sub":"bob","iat":1800000000,"exp":1800003600})");
-    CHECK_FALSE(verify_token(token.substr(0, first + 1) + bob + token.substr(second), "s3cret",
-                             k_now));
+    CHECK_FALSE(
+        verify_token(token.substr(0, first + 1) + bob + token.substr(second), "s3cret", k_now));
     std::string none = base64url(R"({"alg":"none","typ":"JWT"})") + "." + bob + ".";
     CHECK_FALSE(verify_token(none, "s3cret", k_now));
     jwt_t* jwt = nullptr;

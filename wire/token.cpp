@@ -21,14 +21,13 @@ std::int64_t seconds_since_epoch(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-ApiError unauthorized(std::string why) {
-  return {ApiErrorKind::unauthorized, std::move(why)};
-}
+ApiError unauthorized(std::string why) { return {ApiErrorKind::unauthorized, std::move(why)}; }
 
 }  // namespace
 
 Result<std::string> mint_token(std::string_view secret, std::string_view user,
-                               std::chrono::seconds ttl, std::chrono::system_clock::time_point now) {
+                               std::chrono::seconds ttl,
+                               std::chrono::system_clock::time_point now) {
   if (secret.empty()) {
     return Error{"no_secret", "a token needs the auth secret (--secret or LIVECHAT_AUTH_SECRET)"};
   }

@@ -18,16 +18,15 @@ struct TokenClaims {
 };
 
 // Signs a user token (JWT, HS256, through libjwt): {"sub": user, "iat": now, "exp": now + ttl}.
-Result<std::string> mint_token(std::string_view secret, std::string_view user,
-                               std::chrono::seconds ttl,
-                               std::chrono::system_clock::time_point now =
-                                   std::chrono::system_clock::now());
+Result<std::string> mint_token(
+    std::string_view secret, std::string_view user, std::chrono::seconds ttl,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // Checks a user token: signed with `secret` (HS256 only), not expired, naming a user. A token
 // that fails is an `unauthorized` error that says why.
-Result<TokenClaims, ApiError> verify_token(std::string_view token, std::string_view secret,
-                                           std::chrono::system_clock::time_point now =
-                                               std::chrono::system_clock::now());
+Result<TokenClaims, ApiError> verify_token(
+    std::string_view token, std::string_view secret,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // Parses a lifetime: "90" or "90s", "30m", "24h", "7d"; nothing if it is not one.
 std::optional<std::chrono::seconds> parse_ttl(std::string_view text);
