@@ -53,7 +53,11 @@ TEST_CASE("split services", "[e2e]") {
     // The backlog may land before or after this client connected; what it got, plus what it
     // sends now, arrives in acceptance order with nothing twice.
     ids.push_back(post_message(message.port("message"), "after"));
-    REQUIRE(client.wait_messages(1));
+    // The backlog may still be on its way when "after" is sent: wait for "after" itself.
+    REQUIRE(eventually([&] {
+      auto so_far = client.messages();
+      return !so_far.empty() && so_far.back().id == ids.back();
+    }));
     CHECK(eventually(
         [&] { return json::parse(health.Get("/health")->body)["notify"]["backlog"] == 0; }));
     auto got = client.messages();
