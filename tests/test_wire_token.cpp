@@ -73,6 +73,10 @@ TEST_CASE("wire::token") {
     CHECK_FALSE(mint_token("", "alice", 1h, k_now));
     CHECK_FALSE(mint_token("s3cret", "", 1h, k_now));
   }
+  SECTION("a user with a NUL byte: no token, rather than one for the name before the NUL") {
+    using namespace std::string_view_literals;
+    CHECK_FALSE(mint_token("s3cret", "alice\0admin"sv, 1h, k_now));
+  }
   SECTION("lifetimes") {
     CHECK(parse_ttl("90") == 90s);
     CHECK(parse_ttl("90s") == 90s);

@@ -31,8 +31,10 @@ Result<std::string> mint_token(std::string_view secret, std::string_view user,
   if (secret.empty()) {
     return Error{"no_secret", "a token needs the auth secret (--secret or LIVECHAT_AUTH_SECRET)"};
   }
-  if (user.empty() || user.size() > Limits{}.max_user_bytes || !is_valid_utf8(user)) {
-    return Error{"bad_user", "the user must be 1-128 bytes of UTF-8"};
+  // libjwt takes the user as a C string, so a NUL byte would cut the name short.
+  if (user.empty() || user.size() > Limits{}.max_user_bytes || !is_valid_utf8(user) ||
+      user.find('\0') != std::string_view::npos) {
+    return Error{"bad_user", "the user must be 1-128 bytes of UTF-8 without NUL"};
   }
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) {
