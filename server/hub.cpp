@@ -76,8 +76,8 @@ void Hub::shutdown(std::string final_comment) {
       return;
     }
     m_stopped = true;
+    m_final_comment = std::move(final_comment);
   }
-  m_final_comment = std::move(final_comment);
   for (auto& writer : m_writers) {
     writer->stop();
   }
@@ -131,10 +131,17 @@ void Subscription::finish(EndReason reason) {
   }
   m_finished = true;
   auto& sub = *m_subscriber;
+  std::string final_comment;
+  if (reason == EndReason::shutdown) {
+    // Written by shutdown() under this mutex; the stop event that woke this thread is no
+    // synchronisation a race detector can see.
+    std::lock_guard lock(m_hub.m_publish_mutex);
+    final_comment = m_hub.m_final_comment;
+  }
   {
     std::lock_guard lock(sub.mutex);
     if (!sub.closed && reason == EndReason::shutdown && !sub.stalled) {
-      std::string comment = wire::sse::encode_comment(m_hub.m_final_comment);
+      std::string comment = wire::sse::encode_comment(final_comment);
       std::string header = sub.framing->header(comment.size());
       auto trailer = sub.framing->trailer();
       auto end = sub.framing->end();
