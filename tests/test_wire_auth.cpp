@@ -32,5 +32,17 @@ TEST_CASE("wire::auth") {
     CHECK_FALSE(is_loopback_host("0.0.0.0"));
     CHECK_FALSE(is_loopback_host("::"));
     CHECK_FALSE(is_loopback_host("10.0.0.1"));
+    // Spelled otherwise, still loopback.
+    CHECK(is_loopback_host("LocalHost"));
+    CHECK(is_loopback_host("0::1"));
+    CHECK(is_loopback_host("[::1]"));
+    CHECK(is_loopback_host("::ffff:127.0.0.1"));
+    // Names and near misses are not: a name may resolve anywhere.
+    CHECK_FALSE(is_loopback_host("127.evil.example"));
+    CHECK_FALSE(is_loopback_host("127."));
+    CHECK_FALSE(is_loopback_host("127.0.0.1 "));
+    CHECK_FALSE(is_loopback_host(std::string_view("127.0.0.1\0x", 11)));
+    CHECK_FALSE(is_loopback_host("::ffff:10.0.0.1"));
+    CHECK_FALSE(is_loopback_host(""));
   }
 }

@@ -1,5 +1,9 @@
 #include "wire/auth.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cctype>
 
 namespace livechat::wire {
@@ -40,7 +44,35 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+  constexpr std::string_view k_localhost = "localhost";
+  if (host.size() == k_localhost.size() &&
+      std::equal(host.begin(), host.end(), k_localhost.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      })) {
+    return true;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  // Only an address, read as the resolver would: "127.evil.example" is a name, not 127/8.
+  if (host.empty() || host.size() >= INET6_ADDRSTRLEN || host.find('\0') != host.npos) {
+    return false;
+  }
+  char text[INET6_ADDRSTRLEN];
+  host.copy(text, host.size());
+  text[host.size()] = '\0';
+  in_addr v4{};
+  if (inet_pton(AF_INET, text, &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text, &v6) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+      return v6.s6_addr[12] == 127;
+    }
+    return IN6_IS_ADDR_LOOPBACK(&v6) != 0;
+  }
+  return false;
 }
 
 }  // namespace livechat::wire
