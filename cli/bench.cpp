@@ -31,6 +31,7 @@ struct BenchOptions {
   std::string events_url;   // a foreign server's SSE stream; empty: livechat's
   std::string publish_url;  // a foreign server's publish endpoint; empty: livechat's
   std::string publish_body{client::k_default_publish_body};
+  std::string cacert;
 };
 
 // Exit code of a run that completed but lost messages, so scripts can tell it from a failure.
@@ -168,10 +169,16 @@ int run_bench(const BenchOptions& o) {
   config.messages = o.messages;
   config.rate = o.rate;
   config.publishers = o.publishers;
-  config.message_endpoint = require_endpoint(o.message_url, "--message-url");
+  config.message_endpoint = require_endpoint(o.message_url, "--message-url", o.cacert);
   config.notify_endpoints.clear();
   for (const auto& url : o.notify_urls) {
     config.notify_endpoints.push_back(require_endpoint(url, "--notify-url"));
+    if (config.notify_endpoints.back().scheme == "https") {
+      // Its streams are raw sockets, thousands to a thread: no TLS on that side (yet).
+      throw UserError("--notify-url " + url +
+                      ": bench streams over plain HTTP only; point it at a notification service "
+                      "without --tls-cert (or at the http:// side of its proxy)");
+    }
   }
   config.room = o.room;
   config.time_limit = std::chrono::milliseconds(std::lround(o.timeout_seconds * 1000));
@@ -240,6 +247,7 @@ Command setup_bench(CLI::App& parent) {
                   "Kept-alive connections that share the publishing")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
       ->capture_default_str();
+  add_cacert_option(*app, options->cacert);
   app->add_option("--message-url", options->message_url, "Message service to publish to")
       ->envname("MESSAGE_SERVICE_URL")
       ->capture_default_str();

@@ -31,6 +31,7 @@ struct ListenOptions {
   std::optional<unsigned> max_retries;
   double idle_timeout_seconds = 45.0;
   std::string token;
+  std::string cacert;
 };
 
 // Makes message text safe for a terminal: control characters (escape sequences) are shown as
@@ -72,8 +73,8 @@ std::string seconds_text(std::chrono::milliseconds delay) {
 }
 
 int run_listen(const ListenOptions& o) {
-  auto endpoint = require_endpoint(o.url, "--url");
-  auto message_endpoint = require_endpoint(o.message_url, "--message-url");
+  auto endpoint = require_endpoint(o.url, "--url", o.cacert);
+  auto message_endpoint = require_endpoint(o.message_url, "--message-url", o.cacert);
   client::SubscriberOptions options;
   if (!o.rooms.empty()) {
     auto rooms = wire::parse_room_list(o.rooms);
@@ -188,6 +189,7 @@ Command setup_listen(CLI::App& parent) {
   app->add_option("--count", options->count, "Exit after this many messages (0: never)")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print each message as one JSON object per line");
+  add_cacert_option(*app, options->cacert);
   app->add_option("--token", options->token,
                   "User token, when the services need one (livechat token makes one)")
       ->envname("LIVECHAT_TOKEN");

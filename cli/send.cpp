@@ -17,12 +17,13 @@ struct SendOptions {
   std::string user;
   std::string room;
   std::string token;
+  std::string cacert;
 };
 
 enum class Sent { ok, refused, unreachable };
 
 int run_send(const SendOptions& o) {
-  client::Publisher publisher(require_endpoint(o.url, "--url"), o.token);
+  client::Publisher publisher(require_endpoint(o.url, "--url", o.cacert), o.token);
   auto send_one = [&](const std::string& text) {
     auto result = publisher.send(text, o.user, o.room);
     if (!result) {
@@ -68,6 +69,7 @@ Command setup_send(CLI::App& parent) {
       ->envname("LIVECHAT_USER");
   app->add_option("--room", options->room, "Room to post to (default: general)")
       ->envname("LIVECHAT_ROOM");
+  add_cacert_option(*app, options->cacert);
   app->add_option("--token", options->token,
                   "User token, when the service needs one (livechat token makes one)")
       ->envname("LIVECHAT_TOKEN");

@@ -38,14 +38,16 @@ int run_serve(const ServeOptions& o) {
   server::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
   MessageOptions message = o.message;
   message.public_notify_url = o.public_notify_url.empty()
-                                  ? "http://localhost:" + std::to_string(notify_port)
+                                  ? std::string(o.common.tls_cert.empty() ? "http" : "https") +
+                                        "://localhost:" + std::to_string(notify_port)
                                   : o.public_notify_url;
   server::MessageService message_service(*store, feed ? nullptr : &notifier,
                                          message_service_options(message, o.common));
   wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
   message_service.install(message_http);
   int port = start_or_throw(message_http, "message service");
-  spdlog::info("chat page at http://localhost:{}/", port);
+  spdlog::info("chat page at {}://localhost:{}/", o.common.tls_cert.empty() ? "http" : "https",
+               port);
 
   spdlog::info("{} received, stopping", signals.wait());
   message_http.stop();
@@ -63,8 +65,9 @@ Command setup_serve(CLI::App& parent) {
   add_port_option(*app, "--port", options->port, "Message service port", "PORT");
   add_port_option(*app, "--notify-port", options->notify_port, "Notification service port",
                   "LIVECHAT_NOTIFY_PORT");
-  app->add_option("--public-notify-url", options->public_notify_url,
-                  "Notification service URL for browsers (default: http://localhost:<notify-port>)")
+  app->add_option(
+         "--public-notify-url", options->public_notify_url,
+         "Notification service URL for browsers (default: http[s]://localhost:<notify-port>)")
       ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");
   add_message_options(*app, options->message, false);
   add_notify_options(*app, options->notify);

@@ -17,7 +17,7 @@ struct ServeMessageOptions {
 
 int run_serve_message(const ServeMessageOptions& o) {
   setup_logging(o.common);
-  auto notify = require_endpoint(o.message.notify_url, "--notify-url");
+  auto notify = require_endpoint(o.message.notify_url, "--notify-url", o.message.notify_cacert);
   StopSignals signals;
   auto store = open_store(o.message);
   // With Redis, notification nodes read the stream themselves: no hop to hand messages over.

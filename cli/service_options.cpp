@@ -5,13 +5,17 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 
 #include "cli/command.hpp"
 #include "cli/json_log.hpp"
 #include "server/sqlite.hpp"
 #include "server/sqlite_store.hpp"
 #include "wire/auth.hpp"
+#include "wire/tls.hpp"
 
 namespace livechat::cli {
 
@@ -41,6 +45,20 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                  "Secret that user tokens are signed with (livechat token); posting, history "
                  "and streams then need one")
       ->envname("LIVECHAT_AUTH_SECRET");
+  app.add_option("--tls-cert", o.tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")
+      ->envname("LIVECHAT_TLS_CERT");
+  app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert")
+      ->envname("LIVECHAT_TLS_KEY");
+  app.add_option("--request-timeout", o.request_timeout_seconds,
+                 "Seconds a request may take to arrive whole (headers and body); then 408")
+      ->envname("LIVECHAT_REQUEST_TIMEOUT")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--max-header-bytes", o.max_header_bytes,
+                 "Largest request line and headers of a request, in bytes; beyond it, 431")
+      ->envname("LIVECHAT_MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
+      ->capture_default_str();
   app.add_flag("--trust-proxy", o.trust_proxy,
                "Behind a reverse proxy: take a client's address from X-Forwarded-For (for "
                "per-client limits)")
@@ -64,6 +82,7 @@ void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url)
                    "Notification service to hand messages to (POST /notify)")
         ->envname("NOTIFICATION_SERVICE_URL")
         ->capture_default_str();
+    add_cacert_option(app, o.notify_cacert);
     app.add_option("--public-notify-url", o.public_notify_url,
                    "Notification service URL for browsers, if not --notify-url")
         ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");
@@ -136,6 +155,20 @@ wire::HttpServerOptions http_options(const CommonOptions& common, int port, std:
   options.allowed_origins = common.cors_origins;
   options.max_body_bytes = max_body;
   options.trust_proxy = common.trust_proxy;
+  options.request_timeout = std::chrono::milliseconds(
+      static_cast<long>(std::lround(common.request_timeout_seconds * 1000)));
+  options.max_header_bytes = common.max_header_bytes;
+  if (common.tls_cert.empty() != common.tls_key.empty()) {
+    throw UserError(common.tls_cert.empty() ? "--tls-key needs --tls-cert"
+                                            : "--tls-cert needs --tls-key");
+  }
+  if (!common.tls_cert.empty()) {
+    auto tls = wire::TlsContext::load(common.tls_cert, common.tls_key);
+    if (!tls) {
+      throw UserError(tls.error().message);
+    }
+    options.tls = *tls;
+  }
   return options;
 }
 
@@ -206,12 +239,27 @@ wire::RedisAddress require_redis(const std::string& url) {
   return *address;
 }
 
-wire::Endpoint require_endpoint(const std::string& url, const std::string& option) {
+wire::Endpoint require_endpoint(const std::string& url, const std::string& option,
+                                const std::string& cacert) {
   auto endpoint = wire::parse_endpoint(url);
   if (!endpoint) {
     throw UserError(option + ": " + endpoint.error().message);
   }
+  if (!cacert.empty()) {
+    if (std::FILE* file = std::fopen(cacert.c_str(), "r")) {
+      std::fclose(file);
+    } else {
+      throw UserError("--cacert " + cacert + ": " + std::strerror(errno));
+    }
+    endpoint->ca_file = cacert;
+  }
   return *endpoint;
+}
+
+void add_cacert_option(CLI::App& app, std::string& cacert) {
+  app.add_option("--cacert", cacert,
+                 "PEM file of the CA(s) to trust for https:// URLs (default: the system's)")
+      ->envname("LIVECHAT_CACERT");
 }
 
 void setup_logging(const CommonOptions& common) {

@@ -41,6 +41,13 @@ struct CommonOptions {
   std::string notify_token;
   bool trust_proxy = false;
   std::string auth_secret;  // empty: no user tokens needed
+  std::string tls_cert;     // with tls_key: serve HTTPS
+  std::string tls_key;
+  // Long enough for a phone on a bad link to send a chat message; short enough that clients
+  // trickling bytes (slowloris) hold threads for seconds, not hours.
+  double request_timeout_seconds = 20;
+  // nginx's default is 4 x 8 KiB; a token in the URL or a header is a few hundred bytes.
+  std::size_t max_header_bytes = 32 * 1024;
 };
 
 // Options of the message service.
@@ -54,6 +61,7 @@ struct MessageOptions {
   double rate_burst = 0;  // 0: twice the rate
   std::string redis_url;  // empty: SQLite at `db`, and the HTTP hop to `notify_url`
   std::size_t redis_max_messages = server::RedisStoreOptions{}.max_length;
+  std::string notify_cacert;  // --notify-url https://: the CA to trust (empty: the system's)
 
   // Returns the largest request body taken: room for the content escaped as JSON, at least 1 MiB.
   std::size_t max_body_bytes() const {
@@ -102,8 +110,13 @@ std::unique_ptr<server::MessageStore> open_store(const MessageOptions& options);
 // Parses --redis, or throws a UserError that says what is wrong with it.
 wire::RedisAddress require_redis(const std::string& url);
 
-// Parses a URL given on the command line, or throws a UserError naming the option.
-wire::Endpoint require_endpoint(const std::string& url, const std::string& option);
+// Parses a URL given on the command line, or throws a UserError naming the option; `cacert` (a
+// PEM file, checked to be readable) is the CA an https:// URL is trusted by.
+wire::Endpoint require_endpoint(const std::string& url, const std::string& option,
+                                const std::string& cacert = {});
+
+// Adds --cacert (LIVECHAT_CACERT) for the https:// URLs a client command is given.
+void add_cacert_option(CLI::App& app, std::string& cacert);
 
 // Sends logs to stderr at --log-level, as text or one JSON object per line (--log-format).
 void setup_logging(const CommonOptions& common);

@@ -33,9 +33,9 @@ struct BenchConfig {
   std::size_t messages = 1'000;
   double rate = 100;  // messages per second; 0: as fast as the publishers go
   std::size_t publishers = 1;
-  wire::Endpoint message_endpoint{"http", "localhost", 8080, ""};
+  wire::Endpoint message_endpoint{"http", "localhost", 8080, "", ""};
   // Listeners are spread over these notification services in turn (nodes of one deployment).
-  std::vector<wire::Endpoint> notify_endpoints{{"http", "localhost", 8081, ""}};
+  std::vector<wire::Endpoint> notify_endpoints{{"http", "localhost", 8081, "", ""}};
   std::string room = "bench";
   std::chrono::milliseconds time_limit{120'000};
   std::chrono::milliseconds connect_timeout{10'000};

@@ -6,6 +6,8 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
+# TLS for the services (cpp-httplib's own build uses the same OpenSSL).
+pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)

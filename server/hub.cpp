@@ -125,6 +125,50 @@ EndReason Subscription::wait() {
   return reason;
 }
 
+EndReason Subscription::relay(int inner, int client_fd,
+                              const std::function<bool(const char*, std::size_t)>& write) {
+  auto& sub = *m_subscriber;
+  // Only a hang-up is watched on the client's socket: its bytes belong to the TLS layer.
+  pollfd fds[3] = {{inner, POLLIN, 0}, {client_fd, POLLRDHUP, 0}, {m_hub.m_stop_fd, POLLIN, 0}};
+  EndReason reason = EndReason::client_gone;
+  bool stopping = false;
+  char buffer[16 * 1024];
+  for (;;) {
+    if (poll(fds, stopping ? 1 : 3, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      break;
+    }
+    if (!stopping && fds[2].revents != 0) {
+      // The final comment goes into the pair; it is copied out below like any event.
+      reason = EndReason::shutdown;
+      stopping = true;
+      finish(reason);
+      ::shutdown(sub.fd, SHUT_WR);
+      continue;
+    }
+    if (!stopping && (fds[1].revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) != 0) {
+      break;
+    }
+    if (fds[0].revents != 0) {
+      ssize_t n = recv(inner, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        continue;
+      }
+      // End of the pair: the hub hung up (too slow, or shut down after its final comment).
+      if (n <= 0 || !write(buffer, static_cast<std::size_t>(n))) {
+        break;
+      }
+    }
+  }
+  if (sub.too_slow.load()) {
+    reason = EndReason::too_slow;
+  }
+  finish(reason);
+  return reason;
+}
+
 void Subscription::finish(EndReason reason) {
   if (m_finished) {
     return;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,6 +79,12 @@ class Subscription {
   // Parks the calling thread until the stream ends: the client went away, fell too far behind,
   // or the hub shut down. Deliveries do not wake it; the hub's writers write to the socket.
   EndReason wait();
+
+  // For a transport the hub cannot write to itself (TLS): the subscription's socket is one end
+  // of a socket pair, and this copies what comes out of the other end (`inner`) to `write`
+  // until the stream ends. `client_fd` is watched for the client hanging up. Returns as wait().
+  EndReason relay(int inner, int client_fd,
+                  const std::function<bool(const char*, std::size_t)>& write);
 
  private:
   friend class Hub;

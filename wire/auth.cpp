@@ -46,9 +46,8 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 bool is_loopback_host(std::string_view host) {
   constexpr std::string_view k_localhost = "localhost";
   if (host.size() == k_localhost.size() &&
-      std::equal(host.begin(), host.end(), k_localhost.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
-      })) {
+      std::equal(host.begin(), host.end(), k_localhost.begin(),
+                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
     return true;
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {

@@ -21,6 +21,8 @@ constexpr std::array k_table = {
     Row{ApiErrorKind::bad_room, 400, "bad_room"},
     Row{ApiErrorKind::bad_id, 400, "bad_id"},
     Row{ApiErrorKind::too_large, 413, "too_large"},
+    Row{ApiErrorKind::headers_too_large, 431, "headers_too_large"},
+    Row{ApiErrorKind::request_timeout, 408, "request_timeout"},
     Row{ApiErrorKind::not_found, 404, "not_found"},
     Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
     Row{ApiErrorKind::unauthorized, 401, "unauthorized"},

@@ -14,6 +14,8 @@ enum class ApiErrorKind {
   bad_room,
   bad_id,
   too_large,
+  headers_too_large,
+  request_timeout,
   not_found,
   method_not_allowed,
   too_many_clients,

@@ -12,6 +12,12 @@ std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
   client->set_connection_timeout(timeouts.connect);
   client->set_read_timeout(timeouts.read);
   client->set_write_timeout(timeouts.write);
+  if (endpoint.scheme == "https") {
+    client->enable_server_certificate_verification(true);
+    if (!endpoint.ca_file.empty()) {
+      client->set_ca_cert_path(endpoint.ca_file.c_str());
+    }
+  }
   return client;
 }
 
@@ -26,9 +32,11 @@ std::string describe(httplib::Error error) {
     case httplib::Error::Write:
       return "connection closed while writing";
     case httplib::Error::SSLConnection:
+      return "TLS handshake failed (does the server speak HTTPS?)";
     case httplib::Error::SSLServerVerification:
+      return "the server's certificate is not trusted (give its CA with --cacert)";
     case httplib::Error::SSLLoadingCerts:
-      return "TLS failed";
+      return "cannot load the CA certificates (--cacert)";
     case httplib::Error::Canceled:
       return "canceled";
     default:

@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 #include <algorithm>
@@ -19,25 +22,15 @@
 #include <utility>
 
 #include "wire/auth.hpp"
+#include "wire/http_stream.hpp"
+#include "wire/tls.hpp"
 
 namespace livechat::wire {
 
-// cpp-httplib 0.11.4 serves each accepted socket through Server::process_and_close_socket, a
-// private virtual. livechat accepts the sockets itself (a real backlog, a thread per connection
-// with a small stack, and each connection's socket known to its handler, which the SSE hub
-// writes to without blocking), and reaches that member through the one door C++ leaves open to
-// private members: an explicit template instantiation may name them.
-using ProcessSocket = bool (httplib::Server::*)(socket_t);
-ProcessSocket process_socket_member();
-template <ProcessSocket Member>
-struct ProcessSocketAccess {
-  friend ProcessSocket process_socket_member() { return Member; }
-};
-template struct ProcessSocketAccess<&httplib::Server::process_and_close_socket>;
-
 namespace {
 
-thread_local int t_current_socket = -1;
+// The connection the calling thread serves.
+thread_local ConnectionStream* t_stream = nullptr;
 
 // Returns the kernel's unique id of a socket (fd numbers are reused, cookies are not).
 std::uint64_t socket_cookie(int fd) {
@@ -55,6 +48,18 @@ void set_timeout(int fd, int option, std::chrono::seconds timeout) {
   setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
 }
 
+// Returns the error a request that could not be read gets: the limit it broke, if it broke one.
+ApiError request_error(int status) {
+  Breach breach = t_stream != nullptr ? t_stream->breach() : Breach::none;
+  if (breach == Breach::too_slow) {
+    return {ApiErrorKind::request_timeout, "the request did not arrive in time"};
+  }
+  if (breach == Breach::headers_too_large) {
+    return {ApiErrorKind::headers_too_large, "the request's headers are too large"};
+  }
+  return error_for_status(status);
+}
+
 struct ConnectionStart {
   HttpServer* server;
   int fd;
@@ -65,13 +70,29 @@ struct ConnectionStart {
 // When the calling thread's current request was routed (zero: not yet, or already logged).
 static thread_local std::chrono::steady_clock::time_point t_routed;
 
+// cpp-httplib with livechat's connection loop: livechat accepts the sockets itself (a real
+// backlog, a thread per connection with a small stack, each connection's socket known to its
+// handler, which the SSE hub writes to without blocking) and reads each request through its own
+// stream, which bounds how long a request may take and how large its head may be.
 class HttpServer::Backend : public httplib::Server {
  public:
   std::atomic<socket_t>& listen_socket() { return svr_sock_; }
+
+  // Serves one request; false when the connection must close.
+  bool serve(ConnectionStream& stream) {
+    bool closed = false;
+    bool ok = process_request(stream, false, closed, [](httplib::Request&) {});
+    return ok && !closed;
+  }
 };
 
 HttpServer::HttpServer(HttpServerOptions options)
     : m_options(std::move(options)), m_backend(std::make_unique<Backend>()) {
+  m_limits = std::make_unique<StreamLimits>();
+  m_limits->read_timeout = m_options.read_timeout;
+  m_limits->write_timeout = m_options.write_timeout;
+  m_limits->request_timeout = m_options.request_timeout;
+  m_limits->max_header_bytes = m_options.max_header_bytes;
   auto& server = *m_backend;
   server.set_socket_options([](socket_t fd) {
     int yes = 1;
@@ -104,7 +125,7 @@ HttpServer::HttpServer(HttpServerOptions options)
       [this](const httplib::Request& req, httplib::Response& res) {
         add_cors_headers(req, res, m_options.allowed_origins);
         if (res.body.empty()) {
-          send_error(res, error_for_status(res.status));
+          send_error(res, request_error(res.status));
         }
         return httplib::Server::HandlerResponse::Handled;
       }));
@@ -126,27 +147,32 @@ HttpServer::~HttpServer() { stop(); }
 
 httplib::Server& HttpServer::routes() { return *m_backend; }
 
-void HttpServer::post(const std::string& path, BodyHandler handler) {
-  m_backend->Post(
-      path, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
-                                           const httplib::ContentReader& reader) {
-        std::string body;
-        bool complete = reader([&](const char* data, std::size_t length) {
-          body.append(data, length);
-          return true;
-        });
-        if (!complete) {
-          send_error(res, error_for_status(res.status == 413 ? 413 : 400));
-          return;
-        }
-        handler(req, res, body);
-      });
+void HttpServer::post(const std::string& path, BodyHandler handler, RefusalHandler refused) {
+  m_backend->Post(path, [handler = std::move(handler), refused = std::move(refused)](
+                            const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+    std::string body;
+    bool complete = reader([&](const char* data, std::size_t length) {
+      body.append(data, length);
+      return true;
+    });
+    if (!complete) {
+      auto error = request_error(res.status == 413 ? 413 : 400);
+      if (refused) {
+        refused(req, res, error);
+      } else {
+        send_error(res, error);
+      }
+      return;
+    }
+    handler(req, res, body);
+  });
 }
 
 std::string HttpServer::address() const {
   bool ipv6 = m_options.host.find(':') != std::string::npos;
-  return "http://" + (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" +
-         std::to_string(m_port);
+  return (m_options.tls ? "https://" : "http://") +
+         (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" + std::to_string(m_port);
 }
 
 Result<int> HttpServer::start() {
@@ -243,17 +269,92 @@ void* HttpServer::connection_main(void* arg) {
 }
 
 void HttpServer::run_connection(int fd) {
-  t_current_socket = fd;
-  try {
-    (m_backend.get()->*process_socket_member())(fd);  // closes fd when done
-  } catch (const std::exception& e) {
-    spdlog::error("connection failed: {}", e.what());
+  SSL* ssl = nullptr;
+  if (!m_options.tls || (ssl = accept_tls(fd)) != nullptr) {
+    ConnectionStream stream(fd, ssl, *m_limits);
+    t_stream = &stream;
+    try {
+      // Kept alive until the client closes it, goes quiet, or a request breaks a limit.
+      while (!m_stopping.load() &&
+             stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
+        stream.begin_request();
+        if (!m_backend->serve(stream) || stream.breach() != Breach::none) {
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("connection failed: {}", e.what());
+    }
+    t_stream = nullptr;
   }
-  t_current_socket = -1;
+  if (ssl != nullptr) {
+    SSL_shutdown(ssl);  // close_notify, if the socket takes it
+    SSL_free(ssl);
+  }
   std::lock_guard lock(m_mutex);
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
   m_open.erase(fd);
   --m_connections;
   m_drained.notify_all();
+}
+
+ssl_st* HttpServer::accept_tls(int fd) {
+  const auto deadline = std::chrono::steady_clock::now() + m_options.request_timeout;
+  auto wait = [&](short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, events, 0};
+    return left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) > 0;
+  };
+  char first = 0;
+  if (!wait(POLLIN) || ::recv(fd, &first, 1, MSG_PEEK) != 1) {
+    return nullptr;
+  }
+  if (first != 0x16) {
+    // Not a TLS handshake: most likely plain HTTP, which gets an answer it can show.
+    static const std::string k_reply = [] {
+      std::string body =
+          render_error({ApiErrorKind::bad_request, "this port speaks HTTPS: use an https:// URL"}) +
+          "\n";
+      return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    }();
+    [[maybe_unused]] auto n = ::send(fd, k_reply.data(), k_reply.size(), MSG_NOSIGNAL);
+    return nullptr;
+  }
+  SSL* ssl = SSL_new(m_options.tls->get());
+  if (ssl == nullptr) {
+    spdlog::warn("cannot start TLS on a connection: {}", last_tls_error());
+    return nullptr;
+  }
+  SSL_set_fd(ssl, fd);
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  bool done = false;
+  for (;;) {
+    int rc = SSL_accept(ssl);
+    if (rc == 1) {
+      done = true;
+      break;
+    }
+    int error = SSL_get_error(ssl, rc);
+    if (!((error == SSL_ERROR_WANT_READ && wait(POLLIN)) ||
+          (error == SSL_ERROR_WANT_WRITE && wait(POLLOUT)))) {
+      spdlog::debug("TLS handshake failed: {}",
+                    error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE
+                        ? "timed out"
+                        : last_tls_error());
+      break;
+    }
+  }
+  ERR_clear_error();
+  fcntl(fd, F_SETFL, flags);
+  if (!done) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  return ssl;
 }
 
 void HttpServer::stop() {
@@ -283,7 +384,12 @@ void HttpServer::stop() {
   ::close(m_wake_fd);
 }
 
-int HttpServer::current_socket() { return t_current_socket; }
+HttpServer::Connection HttpServer::current_connection() {
+  if (t_stream == nullptr) {
+    return {};
+  }
+  return {t_stream->socket(), t_stream->tls()};
+}
 
 void add_cors_headers(const httplib::Request& request, httplib::Response& response,
                       const std::vector<std::string>& allowed_origins) {

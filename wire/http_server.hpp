@@ -17,6 +17,8 @@
 #include "wire/metrics.hpp"
 #include "wire/result.hpp"
 
+struct ssl_st;
+
 namespace httplib {
 class Server;
 struct Request;
@@ -24,6 +26,9 @@ struct Response;
 }  // namespace httplib
 
 namespace livechat::wire {
+
+class TlsContext;
+struct StreamLimits;
 
 // How an HTTP server listens and what it allows; the defaults fit a chat service.
 struct HttpServerOptions {
@@ -39,9 +44,17 @@ struct HttpServerOptions {
   std::size_t thread_stack_bytes = 512 * 1024;
   // Origins allowed by CORS; "*" allows any (the page also works from file://).
   std::vector<std::string> allowed_origins = {"*"};
+  // Each read and write waits this long at most.
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
   std::chrono::seconds keep_alive_timeout{5};
+  // A request must arrive whole (request line, headers and body) within this, or it gets a 408
+  // and its connection closes: a client trickling bytes holds a thread no longer than this.
+  std::chrono::milliseconds request_timeout{20'000};
+  // The request line and headers of one request, in bytes; beyond it, a 431.
+  std::size_t max_header_bytes = 32 * 1024;
+  // Serves HTTPS with this certificate and key when set.
+  std::shared_ptr<TlsContext> tls;
   // How long stop() lets open connections finish before it cuts them.
   std::chrono::milliseconds drain_timeout{1500};
   // Behind a reverse proxy: a client's address is the last one in X-Forwarded-For (the one the
@@ -68,9 +81,14 @@ class HttpServer {
   using BodyHandler =
       std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
 
+  using RefusalHandler =
+      std::function<void(const httplib::Request&, httplib::Response&, const ApiError& error)>;
+
   // Registers a POST route that takes its body as it is, whatever the Content-Type says (a bare
-  // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse).
-  void post(const std::string& path, BodyHandler handler);
+  // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse). A
+  // body that cannot be read whole (too large, too slow) goes to `refused` if given, which must
+  // answer; otherwise it is answered with its error.
+  void post(const std::string& path, BodyHandler handler, RefusalHandler refused = {});
 
   // Binds and starts accepting; returns the bound port (useful with port 0).
   Result<int> start();
@@ -84,8 +102,13 @@ class HttpServer {
   // Returns how many connections are open.
   std::size_t connections() const { return m_connections.load(); }
 
-  // Returns the socket of the connection the calling thread serves, or -1 on other threads.
-  static int current_socket();
+  // The connection the calling thread serves: its socket (-1 on other threads), and whether it
+  // is TLS (then only the response's own sink may write to it).
+  struct Connection {
+    int fd = -1;
+    bool tls = false;
+  };
+  static Connection current_connection();
 
   // Returns the address of the client a request came from (see trust_proxy), for per-client
   // limits.
@@ -95,7 +118,7 @@ class HttpServer {
   // path, labelled with `service`.
   void render_request_metrics(metrics::Text& text, std::string_view service) const;
 
-  // Returns the name of the HTTP address it listens on, like "http://0.0.0.0:8080".
+  // Returns the address it listens on, like "http://0.0.0.0:8080" (https:// with TLS).
   std::string address() const;
 
  private:
@@ -104,12 +127,15 @@ class HttpServer {
   void accept_loop();
   void spawn_connection(int fd);
   void run_connection(int fd);
+  // Does the TLS handshake within the request timeout; null if it failed (the socket stays open).
+  ssl_st* accept_tls(int fd);
   static void* connection_main(void* arg);
 
   // Times a request from routing to its answer and logs it at debug.
   void finished(const httplib::Request& req, const httplib::Response& res);
 
   HttpServerOptions m_options;
+  std::unique_ptr<StreamLimits> m_limits;
   std::unique_ptr<Backend> m_backend;
   mutable std::mutex m_latency_mutex;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<metrics::Histogram>> m_latency;

@@ -13,6 +13,8 @@ struct Endpoint {
   std::string host;
   int port = 0;
   std::string base_path;
+  // With https: the PEM file of the CAs to trust (empty: the system's).
+  std::string ca_file;
 
   // Returns "scheme://host:port" (what an HTTP client is made from).
   std::string origin() const;

@@ -1,7 +1,10 @@
 #include "tests/support/helpers.hpp"
 
-#include <httplib.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+
+#include <httplib.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -59,6 +62,16 @@ std::vector<std::string> split_lines(const std::string& text) {
     }
   }
   return lines;
+}
+
+int connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  return fd;
 }
 
 }  // namespace livechat::test

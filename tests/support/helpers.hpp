@@ -38,6 +38,9 @@ wire::Draft numbered_draft(int n, const std::string& room = "general");
 // Returns the ids of messages, in order.
 std::vector<std::string> ids_of(const std::vector<wire::Message>& messages);
 
+// Returns a TCP socket connected to 127.0.0.1:port (the test fails if it cannot connect).
+int connect_loopback(int port);
+
 // Splits text into its complete lines.
 std::vector<std::string> split_lines(const std::string& text);
 

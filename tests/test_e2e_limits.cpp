@@ -1,0 +1,138 @@
+// End to end: the limits on how a request arrives (its head's size, the time it takes).
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/helpers.hpp"
+#include "tests/support/process.hpp"
+
+using namespace livechat::test;
+using json = nlohmann::json;
+
+namespace {
+
+// A plain TCP connection that writes exactly what it is told, when it is told.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) { m_fd = connect_loopback(port); }
+  ~RawConnection() { ::close(m_fd); }
+
+  // Sends bytes; false once the server has closed the connection.
+  bool send(const std::string& text) {
+    return ::send(m_fd, text.data(), text.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(text.size());
+  }
+
+  // Reads what arrived within `wait`; true if anything did (or the connection ended).
+  bool read_some(std::chrono::milliseconds wait) {
+    pollfd p{m_fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) {
+      return false;
+    }
+    char buffer[4096];
+    ssize_t n = ::recv(m_fd, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      m_ended = true;
+      return true;
+    }
+    m_received.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  // Reads until the server closes the connection (10 s at most).
+  void read_to_end() {
+    for (int i = 0; i < 100 && !m_ended; ++i) {
+      read_some(100ms);
+    }
+  }
+
+  int status() const { return m_received.size() > 12 ? std::stoi(m_received.substr(9, 3)) : 0; }
+  json body() const { return json::parse(m_received.substr(m_received.find("\r\n\r\n") + 4)); }
+  bool ended() const { return m_ended; }
+  const std::string& received() const { return m_received; }
+
+ private:
+  int m_fd = -1;
+  std::string m_received;
+  bool m_ended = false;
+};
+
+std::string padded_request(int headers) {
+  std::string request = "GET /health HTTP/1.1\r\nHost: localhost\r\n";
+  for (int i = 0; i < headers; ++i) {
+    request += "X-Padding-" + std::to_string(i) + ": " + std::string(100, 'p') + "\r\n";
+  }
+  return request + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("request limits", "[e2e]") {
+  SECTION("a head over --max-header-bytes gets a JSON 431 and the connection closes") {
+    LivechatServer server({"serve-notify", "--port", "0", "--max-header-bytes", "4096"});
+    const int port = server.port("notification");
+    RawConnection small(port);
+    REQUIRE(small.send(padded_request(30)));  // about 3.5 KiB
+    small.read_some(10s);
+    CHECK(small.status() == 200);
+
+    RawConnection large(port);
+    large.send(padded_request(40));  // about 4.6 KiB
+    large.read_to_end();
+    CHECK(large.ended());
+    REQUIRE(large.status() == 431);
+    CHECK(large.body()["code"] == "headers_too_large");
+  }
+
+  SECTION("headers trickling in past --request-timeout get a 408; others are served meanwhile") {
+    LivechatServer server({"serve-notify", "--port", "0", "--request-timeout", "0.5"});
+    const int port = server.port("notification");
+    RawConnection slow(port);
+    REQUIRE(slow.send("GET /health HTTP/1.1\r\nHost: localhost\r\n"));
+    bool served_meanwhile = false;
+    // A header line every 50 ms, each well within the 5 s read timeout: only the request's own
+    // deadline can end this.
+    for (int i = 0; i < 200 && !slow.read_some(50ms); ++i) {
+      slow.send("X-Drip-" + std::to_string(i) + ": 1\r\n");
+      if (i == 2) {
+        httplib::Client other("127.0.0.1", port);
+        auto health = other.Get("/health");
+        served_meanwhile = health && health->status == 200;
+      }
+    }
+    slow.read_to_end();
+    CHECK(served_meanwhile);
+    CHECK(slow.ended());
+    REQUIRE(slow.status() == 408);
+    CHECK(slow.body()["code"] == "request_timeout");
+  }
+
+  SECTION("a body that stops short gets a 408, and the service takes the next message") {
+    LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
+                           "--request-timeout", "0.5"});
+    const int port = server.port("message");
+    RawConnection stalled(port);
+    REQUIRE(stalled.send(
+        "POST /messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{\"content\":"));
+    stalled.read_to_end();
+    REQUIRE(stalled.status() == 408);
+    CHECK(stalled.body()["code"] == "request_timeout");
+    CHECK(stalled.ended());
+    CHECK(!post_message(port, "after the stalled one").empty());
+  }
+
+  SECTION("a connection that never sends a request is closed") {
+    LivechatServer server({"serve-notify", "--port", "0"});
+    RawConnection idle(server.port("notification"));
+    idle.read_to_end();  // the keep-alive wait (5 s) ends it
+    CHECK(idle.ended());
+    CHECK(idle.received().empty());
+  }
+}

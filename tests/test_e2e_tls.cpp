@@ -1,0 +1,244 @@
+// End to end: HTTPS with a throwaway certificate made by openssl for this test.
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/helpers.hpp"
+#include "tests/support/process.hpp"
+
+using namespace livechat::test;
+using json = nlohmann::json;
+
+namespace {
+
+// A self-signed certificate for localhost and 127.0.0.1, and its key.
+struct Certificate {
+  std::string cert;
+  std::string key;
+};
+
+Certificate make_certificate(const TempDir& dir, const std::string& name) {
+  Certificate made{dir.file(name + ".pem"), dir.file(name + "-key.pem")};
+  Child openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", made.key,
+                 "-out", made.cert});
+  REQUIRE(openssl.wait_exit(30s) == 0);
+  return made;
+}
+
+std::string https_url(int port) { return "https://127.0.0.1:" + std::to_string(port); }
+
+std::unique_ptr<httplib::SSLClient> https_client(int port, const std::string& ca) {
+  auto client = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  client->set_ca_cert_path(ca.c_str());
+  client->enable_server_certificate_verification(true);
+  return client;
+}
+
+// A TLS connection driven by hand: it can stop reading, and it sees every byte.
+class RawTlsClient {
+ public:
+  explicit RawTlsClient(int port) {
+    m_ctx = SSL_CTX_new(TLS_client_method());
+    m_fd = connect_loopback(port);
+    m_ssl = SSL_new(m_ctx);
+    SSL_set_fd(m_ssl, m_fd);
+    REQUIRE(SSL_connect(m_ssl) == 1);
+  }
+  ~RawTlsClient() {
+    SSL_free(m_ssl);
+    ::close(m_fd);
+    SSL_CTX_free(m_ctx);
+  }
+
+  void send(const std::string& text) {
+    REQUIRE(SSL_write(m_ssl, text.data(), static_cast<int>(text.size())) ==
+            static_cast<int>(text.size()));
+  }
+
+  // Reads until `done` holds for what came, the stream ends, or 10 s pass.
+  std::string read_until(const std::function<bool(const std::string&)>& done) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    char buffer[16 * 1024];
+    while (!done(m_received) && std::chrono::steady_clock::now() < until) {
+      if (SSL_pending(m_ssl) == 0) {
+        pollfd p{m_fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) {
+          continue;
+        }
+      }
+      int n = SSL_read(m_ssl, buffer, sizeof buffer);
+      if (n <= 0) {
+        m_ended = true;
+        break;
+      }
+      m_received.append(buffer, static_cast<std::size_t>(n));
+    }
+    return m_received;
+  }
+
+  bool ended() const { return m_ended; }
+
+ private:
+  SSL_CTX* m_ctx = nullptr;
+  SSL* m_ssl = nullptr;
+  int m_fd = -1;
+  std::string m_received;
+  bool m_ended = false;
+};
+
+}  // namespace
+
+TEST_CASE("HTTPS", "[e2e]") {
+  TempDir dir;
+  auto certificate = make_certificate(dir, "server");
+
+  SECTION("serve with --tls-cert: the page, send and listen with --cacert, in order, once") {
+    LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
+                           "--tls-cert", certificate.cert, "--tls-key", certificate.key});
+    const int message_port = server.port("message");
+    const int notify_port = server.port("notification");
+    auto page = https_client(message_port, certificate.cert)->Get("/");
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    CHECK(page->body.find("<html") != std::string::npos);
+
+    Child listen({LIVECHAT_BINARY, "listen", "--url", https_url(notify_port), "--message-url",
+                  https_url(message_port), "--cacert", certificate.cert, "--json", "--count",
+                  "20"});
+    REQUIRE(listen.wait_until(
+        [](const std::string&, const std::string& err) {
+          return err.find("connected") != std::string::npos;
+        },
+        10s));
+    std::vector<std::string> sent;
+    for (int i = 0; i < 20; ++i) {
+      auto result =
+          run_livechat({"send", "--url", "https://localhost:" + std::to_string(message_port),
+                        "--cacert", certificate.cert, "over TLS " + std::to_string(i)});
+      REQUIRE(result.code == 0);
+      sent.push_back(split_lines(result.out).at(0));
+    }
+    REQUIRE(listen.wait_exit(10s) == 0);
+    std::vector<std::string> heard;
+    for (const auto& line : listen.out_lines()) {
+      heard.push_back(json::parse(line)["id"]);
+    }
+    CHECK(heard == sent);
+  }
+
+  SECTION("split services: the message service hands messages on over HTTPS") {
+    LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert,
+                           "--tls-key", certificate.key});
+    const int notify_port = notify.port("notification");
+    LivechatServer message({"serve-message", "--db", ":memory:", "--port", "0", "--notify-url",
+                            https_url(notify_port), "--cacert", certificate.cert});
+    RawTlsClient stream(notify_port);
+    stream.send("GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.read_until(
+        [](const std::string& got) { return got.find("event: connected") != std::string::npos; });
+    auto id = post_message(message.port("message"), "handed on");
+    auto got = stream.read_until(
+        [&](const std::string& text) { return text.find("id: " + id) != std::string::npos; });
+    CHECK(got.find("handed on") != std::string::npos);
+  }
+
+  SECTION("streams over TLS end with the shutdown comment and the last chunk") {
+    LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert,
+                           "--tls-key", certificate.key});
+    RawTlsClient stream(notify.port("notification"));
+    stream.send("GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.read_until(
+        [](const std::string& got) { return got.find("event: connected") != std::string::npos; });
+    notify.process().signal(SIGTERM);
+    auto got = stream.read_until([](const std::string&) { return false; });
+    CHECK(stream.ended());
+    CHECK(got.find(": server shutting down") != std::string::npos);
+    CHECK(got.size() >= 5);
+    CHECK(got.substr(got.size() - 5) == "0\r\n\r\n");
+    CHECK(notify.process().wait_exit(10s) == 0);
+  }
+
+  SECTION("a TLS client that stops reading is closed; one that reads gets everything") {
+    LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert,
+                           "--tls-key", certificate.key, "--heartbeat", "0.1"});
+    const int port = notify.port("notification");
+    RawTlsClient stalled(port);
+    stalled.send("GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stalled.read_until(
+        [](const std::string& got) { return got.find("event: connected") != std::string::npos; });
+    Child listen({LIVECHAT_BINARY, "listen", "--url", https_url(port), "--cacert", certificate.cert,
+                  "--json", "--count", "300"});
+    auto client = https_client(port, certificate.cert);
+    REQUIRE(eventually([&] {
+      auto health = client->Get("/health");
+      return health && json::parse(health->body)["clients"] == 2;
+    }));
+    const std::string padding(16 * 1024, 'x');
+    for (int i = 0; i < 300; ++i) {
+      char id[32];
+      std::snprintf(id, sizeof id, "20240101120000.%06d", i + 1);
+      json note = {{"id", id}, {"content", padding}, {"user", "u"}, {"room", "general"}};
+      auto posted = client->Post("/notify", note.dump(), "application/json");
+      REQUIRE(posted);
+      REQUIRE(posted->status == 200);
+    }
+    REQUIRE(listen.wait_exit(30s) == 0);
+    CHECK(listen.out_lines().size() == 300);
+    REQUIRE(eventually([&] {
+      auto health = client->Get("/health");
+      return health && json::parse(health->body)["closed_slow"] == 1;
+    }));
+  }
+
+  SECTION("mistakes are one clear line or a JSON answer") {
+    auto other = make_certificate(dir, "other");
+    auto mismatch = run_livechat({"serve-notify", "--host", "127.0.0.1", "--port", "0",
+                                  "--tls-cert", certificate.cert, "--tls-key", other.key});
+    CHECK(mismatch.code != 0);
+    REQUIRE(split_lines(mismatch.err).size() == 1);
+    CHECK(mismatch.err.find("does not match the certificate") != std::string::npos);
+    auto missing = run_livechat({"serve-notify", "--port", "0", "--tls-cert", dir.file("none.pem"),
+                                 "--tls-key", other.key});
+    CHECK(missing.code != 0);
+    CHECK(missing.err.find("--tls-cert") != std::string::npos);
+    auto half = run_livechat({"serve-notify", "--port", "0", "--tls-cert", certificate.cert});
+    CHECK(half.code != 0);
+    CHECK(half.err.find("--tls-key") != std::string::npos);
+
+    LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
+                           "--tls-cert", certificate.cert, "--tls-key", certificate.key});
+    const int port = server.port("message");
+    auto untrusted = run_livechat({"send", "--url", https_url(port), "hi"});
+    CHECK(untrusted.code == 1);
+    REQUIRE(split_lines(untrusted.err).size() == 1);
+    CHECK(untrusted.err.find("not trusted") != std::string::npos);
+    auto wrong_ca = run_livechat({"send", "--url", https_url(port), "--cacert", other.cert, "hi"});
+    CHECK(wrong_ca.code == 1);
+    CHECK(wrong_ca.err.find("not trusted") != std::string::npos);
+
+    httplib::Client plain("127.0.0.1", port);
+    auto answer = plain.Get("/health");
+    REQUIRE(answer);
+    CHECK(answer->status == 400);
+    CHECK(json::parse(answer->body)["error"].get<std::string>().find("https://") !=
+          std::string::npos);
+
+    LivechatServer plain_server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0"});
+    auto not_tls = run_livechat({"send", "--url", https_url(plain_server.port("message")), "hi"});
+    CHECK(not_tls.code == 1);
+    CHECK(not_tls.err.find("TLS") != std::string::npos);
+    auto no_file =
+        run_livechat({"send", "--url", https_url(port), "--cacert", dir.file("x.pem"), "hi"});
+    CHECK(no_file.code != 0);
+    CHECK(no_file.err.find("--cacert") != std::string::npos);
+  }
+}

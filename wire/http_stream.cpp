@@ -1,0 +1,192 @@
+#include "wire/http_stream.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace livechat::wire {
+namespace {
+
+int to_ms(std::chrono::milliseconds d) {
+  return static_cast<int>(std::clamp<long long>(d.count(), 0, 1'000'000'000));
+}
+
+// Waits for `events` on `fd`; true when they came.
+bool wait_for(int fd, short events, std::chrono::milliseconds timeout) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int n = ::poll(&p, 1, to_ms(timeout));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    return n > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
+  }
+}
+
+void address_of(const sockaddr_storage& addr, std::string& ip, int& port) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(addr);
+    inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+    port = ntohs(v4.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(addr);
+    inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+    port = ntohs(v6.sin6_port);
+  }
+  ip = text;
+}
+
+}  // namespace
+
+ConnectionStream::ConnectionStream(int fd, SSL* ssl, const StreamLimits& limits)
+    : m_fd(fd), m_ssl(ssl), m_limits(limits) {}
+
+bool ConnectionStream::has_buffered() const {
+  return m_begin < m_end || (m_ssl != nullptr && SSL_pending(m_ssl) > 0);
+}
+
+bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout, int wake_fd) {
+  if (has_buffered()) {
+    return true;  // a pipelined request
+  }
+  pollfd fds[2] = {{m_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  for (;;) {
+    int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, to_ms(timeout));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    return n > 0 && fds[1].revents == 0 && (fds[0].revents & POLLIN) != 0;
+  }
+}
+
+void ConnectionStream::begin_request() {
+  m_in_head = true;
+  m_deadline_on = true;
+  m_head_bytes = 0;
+  m_line_bytes = 0;
+  m_deadline = Clock::now() + m_limits.request_timeout;
+  m_breach = Breach::none;
+}
+
+bool ConnectionStream::is_readable() const {
+  return has_buffered() || wait_for(m_fd, POLLIN, m_limits.read_timeout);
+}
+
+bool ConnectionStream::is_writable() const {
+  return wait_for(m_fd, POLLOUT, m_limits.write_timeout);
+}
+
+bool ConnectionStream::fill() {
+  if (m_breach != Breach::none) {
+    return false;
+  }
+  if (m_ssl == nullptr || SSL_pending(m_ssl) == 0) {
+    auto wait = m_limits.read_timeout;
+    bool deadline_first = false;  // the request's deadline comes before the read timeout
+    if (m_deadline_on) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(m_deadline - Clock::now());
+      deadline_first = left <= wait;
+      wait = std::max(std::min(wait, left), std::chrono::milliseconds(0));
+    }
+    if (!wait_for(m_fd, POLLIN, wait)) {
+      if (deadline_first) {
+        m_breach = Breach::too_slow;
+      }
+      return false;
+    }
+  }
+  m_begin = m_end = 0;
+  if (m_ssl != nullptr) {
+    int n = SSL_read(m_ssl, m_buffer, sizeof m_buffer);
+    if (n <= 0) {
+      return false;
+    }
+    m_end = static_cast<std::size_t>(n);
+    return true;
+  }
+  for (;;) {
+    ssize_t n = ::recv(m_fd, m_buffer, sizeof m_buffer, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    m_end = static_cast<std::size_t>(n);
+    return true;
+  }
+}
+
+void ConnectionStream::scan_head(const char* data, std::size_t size) {
+  for (std::size_t i = 0; i < size && m_in_head; ++i) {
+    char c = data[i];
+    if (c == '\n') {
+      if (m_line_bytes == 0 && m_head_bytes > 0) {
+        m_in_head = false;  // the blank line: the body follows
+      }
+      m_line_bytes = 0;
+    } else if (c != '\r') {
+      ++m_line_bytes;
+    }
+    ++m_head_bytes;
+  }
+}
+
+ssize_t ConnectionStream::read(char* ptr, std::size_t size) {
+  if (m_begin == m_end && !fill()) {
+    return -1;
+  }
+  std::size_t n = std::min(size, m_end - m_begin);
+  if (m_in_head) {
+    if (m_head_bytes + n > m_limits.max_header_bytes) {
+      m_breach = Breach::headers_too_large;
+      return -1;
+    }
+    scan_head(m_buffer + m_begin, n);
+  }
+  std::memcpy(ptr, m_buffer + m_begin, n);
+  m_begin += n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t ConnectionStream::write(const char* ptr, std::size_t size) {
+  m_deadline_on = false;  // the answer has begun: the request is in
+  if (m_ssl != nullptr) {
+    if (size == 0) {
+      return 0;
+    }
+    int n = SSL_write(m_ssl, ptr, static_cast<int>(std::min<std::size_t>(size, INT32_MAX)));
+    return n > 0 ? n : -1;
+  }
+  for (;;) {
+    ssize_t n = ::send(m_fd, ptr, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    return n;
+  }
+}
+
+void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage addr{};
+  socklen_t length = sizeof addr;
+  if (getpeername(m_fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
+    address_of(addr, ip, port);
+  }
+}
+
+void ConnectionStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage addr{};
+  socklen_t length = sizeof addr;
+  if (getsockname(m_fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
+    address_of(addr, ip, port);
+  }
+}
+
+}  // namespace livechat::wire
