@@ -149,49 +149,55 @@ void MessageService::install(wire::HttpServer& http) {
   // POST /messages {"content":"hi","user":"ann","room":"general"}
   //   -> 201
   //   {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
-  http.post("/messages", [this, &http](const httplib::Request& req, httplib::Response& res,
-                                       const std::string& body) {
-    if (m_rate_limiter) {
-      if (auto wait = m_rate_limiter->take(http.client_address(req))) {
-        auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
-        res.set_header("Retry-After", std::to_string(seconds));
-        reject(res, {wire::ApiErrorKind::rate_limited,
-                     "too many messages from this address; try again in " +
-                         std::to_string(seconds) + " s"});
-        return;
-      }
-    }
-    auto user = authenticate(req);
-    if (!user) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      reject(res, user.error());
-      return;
-    }
-    auto draft = wire::parse_draft(body, m_options.limits);
-    if (!draft) {
-      spdlog::debug("POST /messages rejected: {}", draft.error().message);
-      reject(res, draft.error());
-      return;
-    }
-    if (!user->empty()) {
-      // The token says who posts; a body naming someone else is refused, not rewritten.
-      if (draft->user != wire::k_default_user && draft->user != *user) {
-        reject(res,
-               {wire::ApiErrorKind::forbidden,
-                "this token is for \"" + *user + "\"; it cannot post as \"" + draft->user + "\""});
-        return;
-      }
-      draft->user = *user;
-    }
-    auto message = accept(*draft);
-    if (!message) {
-      res.set_header("Retry-After", "1");
-      reject(res, {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
-      return;
-    }
-    ++m_accepted;
-    wire::send_json(res, 201, wire::stored_json(*message));
-  });
+  http.post(
+      "/messages",
+      [this, &http](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+        if (m_rate_limiter) {
+          if (auto wait = m_rate_limiter->take(http.client_address(req))) {
+            auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
+            res.set_header("Retry-After", std::to_string(seconds));
+            reject(res, {wire::ApiErrorKind::rate_limited,
+                         "too many messages from this address; try again in " +
+                             std::to_string(seconds) + " s"});
+            return;
+          }
+        }
+        auto user = authenticate(req);
+        if (!user) {
+          res.set_header("WWW-Authenticate", "Bearer");
+          reject(res, user.error());
+          return;
+        }
+        auto draft = wire::parse_draft(body, m_options.limits);
+        if (!draft) {
+          spdlog::debug("POST /messages rejected: {}", draft.error().message);
+          reject(res, draft.error());
+          return;
+        }
+        if (!user->empty()) {
+          // The token says who posts; a body naming someone else is refused, not rewritten.
+          if (draft->user != wire::k_default_user && draft->user != *user) {
+            reject(res, {wire::ApiErrorKind::forbidden, "this token is for \"" + *user +
+                                                            "\"; it cannot post as \"" +
+                                                            draft->user + "\""});
+            return;
+          }
+          draft->user = *user;
+        }
+        auto message = accept(*draft);
+        if (!message) {
+          res.set_header("Retry-After", "1");
+          reject(res,
+                 {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
+          return;
+        }
+        ++m_accepted;
+        wire::send_json(res, 201, wire::stored_json(*message));
+      },
+      // A body too large or too slow to read is a refused post too.
+      [this](const httplib::Request&, httplib::Response& res, const wire::ApiError& error) {
+        reject(res, error);
+      });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {

@@ -49,21 +49,26 @@ TEST_CASE("metrics", "[e2e]") {
   httplib::Client client("127.0.0.1", message);
   CHECK(client.Post("/messages", "{", "application/json")->status == 400);
   CHECK(client.Post("/messages", R"({"content":"  "})", "application/json")->status == 400);
+  // Refused before its body was read, and counted all the same.
+  const std::string huge(2 * 1024 * 1024, 'x');
+  auto too_large = client.Post("/messages", huge, "application/json");
+  CHECK((!too_large || too_large->status == 413));
   REQUIRE(first.wait_messages(3));
   REQUIRE(second.wait_messages(3));
 
   CHECK(metric(message, "livechat_messages_accepted_total") == 3);
   CHECK(metric(message, R"(livechat_messages_rejected_total{reason="bad_json"})") == 1);
   CHECK(metric(message, R"(livechat_messages_rejected_total{reason="bad_content"})") == 1);
+  CHECK(metric(message, R"(livechat_messages_rejected_total{reason="too_large"})") == 1);
   CHECK(metric(message, "livechat_messages_stored") == 3);
   CHECK(metric(message, "livechat_outbox_backlog") == 0);
   // A request is timed once its answer is written, just after the client has it.
   const std::string posts = R"({service="message",method="POST",path="/messages")";
   CHECK(eventually([&] {
-    return metric(message, "livechat_http_request_duration_seconds_count" + posts + "}") == 5;
+    return metric(message, "livechat_http_request_duration_seconds_count" + posts + "}") == 6;
   }));
   CHECK(metric(message,
-               "livechat_http_request_duration_seconds_bucket" + posts + R"(,le="+Inf"})") == 5);
+               "livechat_http_request_duration_seconds_bucket" + posts + R"(,le="+Inf"})") == 6);
   CHECK(metric(notify, "livechat_published_total") == 3);
   CHECK(eventually([&] { return metric(notify, "livechat_deliveries_total") == 6; }));
   CHECK(metric(notify, "livechat_resumes_total") == 0);
