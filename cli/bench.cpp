@@ -172,13 +172,7 @@ int run_bench(const BenchOptions& o) {
   config.message_endpoint = require_endpoint(o.message_url, "--message-url", o.cacert);
   config.notify_endpoints.clear();
   for (const auto& url : o.notify_urls) {
-    config.notify_endpoints.push_back(require_endpoint(url, "--notify-url"));
-    if (config.notify_endpoints.back().scheme == "https") {
-      // Its streams are raw sockets, thousands to a thread: no TLS on that side (yet).
-      throw UserError("--notify-url " + url +
-                      ": bench streams over plain HTTP only; point it at a notification service "
-                      "without --tls-cert (or at the http:// side of its proxy)");
-    }
+    config.notify_endpoints.push_back(require_endpoint(url, "--notify-url", o.cacert));
   }
   config.room = o.room;
   config.time_limit = std::chrono::milliseconds(std::lround(o.timeout_seconds * 1000));

@@ -15,6 +15,7 @@
 #include "cli/service_options.hpp"
 #include "client/history.hpp"
 #include "client/subscriber.hpp"
+#include "wire/http_client.hpp"
 #include "wire/id.hpp"
 #include "wire/message.hpp"
 
@@ -161,7 +162,7 @@ int run_listen(const ListenOptions& o) {
   switch (end.kind) {
     case Kind::refused:
       throw UserError("cannot reach the notification service at " + endpoint.origin() + " (" +
-                      end.detail + "): is livechat serve-notify running?" + retried);
+                      end.detail + ")" + wire::running_hint(end.detail, "serve-notify") + retried);
     case Kind::rejected:
       throw UserError("the notification service refused the stream (HTTP " +
                       std::to_string(end.status) + "): " + end.detail + retried);

@@ -387,8 +387,8 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
                                             config.events->target + " (" + why + ")"};
     }
     return wire::Error{"unreachable", "no stream opened to the notification service at " +
-                                          stream_endpoint.origin() + " (" + why +
-                                          "): is livechat serve-notify running?"};
+                                          stream_endpoint.origin() + " (" + why + ")" +
+                                          wire::running_hint(why, "serve-notify")};
   }
 
   progress.phase = BenchProgress::Phase::publishing;

@@ -29,9 +29,10 @@ wire::Result<wire::Message> Publisher::send(const std::string& content, const st
   std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto result = m_client->Post(m_endpoint.base_path + "/messages", text, "application/json");
   if (!result) {
+    auto why = wire::describe(result.error());
     return wire::Error{"unreachable", "cannot reach the message service at " + m_endpoint.origin() +
-                                          " (" + wire::describe(result.error()) +
-                                          "): is livechat serve-message running?"};
+                                          " (" + why + ")" +
+                                          wire::running_hint(why, "serve-message")};
   }
   if (result->status != 201) {
     auto reply = nlohmann::json::parse(result->body, nullptr, false);

@@ -1,8 +1,12 @@
 #include "client/stream_pool.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -77,9 +81,10 @@ wire::Result<Address> resolve(const wire::Endpoint& endpoint, std::chrono::milli
 }
 
 struct Connection {
-  enum class Phase { idle, connecting, sending, reading, waiting, done };
+  enum class Phase { idle, connecting, handshaking, sending, reading, waiting, done };
   Phase phase = Phase::idle;
   int fd = -1;
+  SSL* ssl = nullptr;      // https: the TLS session over fd
   bool announced = false;  // its `connected` event arrived
   bool ever_connected = false;
   std::uint32_t generation = 0;
@@ -96,6 +101,44 @@ struct Timer {
 
 constexpr std::uint64_t k_wake_key = ~std::uint64_t{0};
 
+// Returns OpenSSL's reason for its last error, and clears its queue.
+std::string tls_reason() {
+  unsigned long code = ERR_get_error();
+  const char* text = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return text != nullptr ? text : "TLS error";
+}
+
+// Closes a connection's TLS session and socket (which also leaves the epoll set).
+void close_connection(Connection& c) {
+  if (c.ssl != nullptr) {
+    SSL_free(c.ssl);
+    c.ssl = nullptr;
+  }
+  if (c.fd >= 0) {
+    ::close(c.fd);
+    c.fd = -1;
+  }
+}
+
+// Makes the TLS setup of https:// streams: the server's certificate is checked against
+// `ca_file` (PEM), or the system's CAs when empty; null, with `error` set, if it cannot.
+std::shared_ptr<SSL_CTX> make_client_tls(const std::string& ca_file, std::string& error) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) {
+    error = tls_reason();
+    return nullptr;
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                               : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
+  if (loaded != 1) {
+    error = "cannot load the CA certificates " + ca_file + " (" + tls_reason() + ")";
+    return nullptr;
+  }
+  return ctx;
+}
+
 }  // namespace
 
 // One event-loop thread and the streams it serves: global index = local * loops + loop.
@@ -103,7 +146,7 @@ class StreamPool::Loop {
  public:
   Loop(const StreamPoolConfig& config, StreamHandler& handler, Counters& counters,
        std::size_t index, std::size_t streams, std::size_t max_connecting,
-       std::vector<Address> addresses)
+       std::vector<Address> addresses, std::vector<std::shared_ptr<SSL_CTX>> tls)
       : m_config(config),
         m_handler(handler),
         m_counters(counters),
@@ -111,6 +154,7 @@ class StreamPool::Loop {
         m_loops(std::max<std::size_t>(1, config.loops)),
         m_max_connecting(std::max<std::size_t>(1, max_connecting)),
         m_addresses(std::move(addresses)),
+        m_tls(std::move(tls)),
         m_connections(streams),
         m_buffer(64 * 1024) {
     m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
@@ -126,9 +170,7 @@ class StreamPool::Loop {
 
   ~Loop() {
     for (auto& c : m_connections) {
-      if (c.fd >= 0) {
-        ::close(c.fd);
-      }
+      close_connection(c);
     }
     ::close(m_wake);
     ::close(m_epoll);
@@ -153,10 +195,7 @@ class StreamPool::Loop {
       expire(Clock::now());
     }
     for (auto& c : m_connections) {
-      if (c.fd >= 0) {
-        ::close(c.fd);
-        c.fd = -1;
-      }
+      close_connection(c);
       if (c.announced) {
         c.announced = false;
         --m_counters.connected;
@@ -202,6 +241,7 @@ class StreamPool::Loop {
       m_connect_timers.pop_front();
       auto& c = m_connections[timer.local];
       bool opening = c.phase == Connection::Phase::connecting ||
+                     c.phase == Connection::Phase::handshaking ||
                      c.phase == Connection::Phase::sending ||
                      (c.phase == Connection::Phase::reading && !c.announced);
       if (opening && c.generation == timer.generation) {
@@ -247,11 +287,63 @@ class StreamPool::Loop {
       fail(local, 0, std::string("cannot connect: ") + std::strerror(errno));
       return;
     }
-    c.phase = rc == 0 ? Connection::Phase::sending : Connection::Phase::connecting;
+    if (const auto& tls = m_tls[global(local) % m_tls.size()]) {
+      const auto& endpoint = m_config.endpoints[global(local) % m_config.endpoints.size()];
+      c.ssl = SSL_new(tls.get());
+      SSL_set_fd(c.ssl, c.fd);
+      // The certificate must name the host the URL names.
+      X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl);
+      in6_addr scratch{};
+      if (::inet_pton(AF_INET, endpoint.host.c_str(), &scratch) == 1 ||
+          ::inet_pton(AF_INET6, endpoint.host.c_str(), &scratch) == 1) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, endpoint.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, endpoint.host.c_str(), 0);
+        // SSL_set_tlsext_host_name, without the macro's C cast.
+        SSL_ctrl(c.ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(endpoint.host.c_str()));
+      }
+    }
+    if (rc != 0) {
+      c.phase = Connection::Phase::connecting;
+    } else {
+      c.phase = c.ssl != nullptr ? Connection::Phase::handshaking : Connection::Phase::sending;
+    }
     epoll_event event{};
     event.events = EPOLLOUT;
     event.data.u64 = local;
     ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, c.fd, &event);
+  }
+
+  // Waits for the socket to turn readable or writable, as TLS asks.
+  void want(std::size_t local, std::uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.u64 = local;
+    ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, m_connections[local].fd, &event);
+  }
+
+  void handshake(std::size_t local) {
+    auto& c = m_connections[local];
+    int rc = SSL_connect(c.ssl);
+    if (rc == 1) {
+      c.phase = Connection::Phase::sending;
+      want(local, EPOLLOUT);
+      send_request(local);
+      return;
+    }
+    int error = SSL_get_error(c.ssl, rc);
+    if (error == SSL_ERROR_WANT_READ) {
+      want(local, EPOLLIN);
+    } else if (error == SSL_ERROR_WANT_WRITE) {
+      want(local, EPOLLOUT);
+    } else {
+      long verified = SSL_get_verify_result(c.ssl);
+      fail(local, 0,
+           verified != X509_V_OK ? std::string("the server's certificate is not trusted (") +
+                                       X509_verify_cert_error_string(verified) + ")"
+                                 : "TLS handshake failed (" + tls_reason() + ")");
+    }
   }
 
   void handle(std::size_t local, std::uint32_t events) {
@@ -264,9 +356,11 @@ class StreamPool::Loop {
         fail(local, 0, std::string("cannot connect: ") + std::strerror(error));
         return;
       }
-      c.phase = Connection::Phase::sending;
+      c.phase = c.ssl != nullptr ? Connection::Phase::handshaking : Connection::Phase::sending;
     }
-    if (c.phase == Connection::Phase::sending) {
+    if (c.phase == Connection::Phase::handshaking) {
+      handshake(local);
+    } else if (c.phase == Connection::Phase::sending) {
       send_request(local);
     } else if (c.phase == Connection::Phase::reading &&
                (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
@@ -276,7 +370,20 @@ class StreamPool::Loop {
 
   void send_request(std::size_t local) {
     auto& c = m_connections[local];
-    ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    ssize_t n = 0;
+    if (c.ssl != nullptr) {
+      int rc = SSL_write(c.ssl, c.out.data() + c.sent, static_cast<int>(c.out.size() - c.sent));
+      if (rc <= 0) {
+        int error = SSL_get_error(c.ssl, rc);
+        if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
+          fail(local, 0, "cannot send the request (" + tls_reason() + ")");
+        }
+        return;
+      }
+      n = rc;
+    } else {
+      n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    }
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         fail(local, 0, std::string("cannot send the request: ") + std::strerror(errno));
@@ -295,11 +402,41 @@ class StreamPool::Loop {
     }
   }
 
+  // Reads what the connection has: bytes (> 0), its end (0), nothing yet (-2), or an error (-1).
+  ssize_t read_bytes(Connection& c) {
+    if (c.ssl == nullptr) {
+      ssize_t n = ::recv(c.fd, m_buffer.data(), m_buffer.size(), 0);
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : n;
+    }
+    int n = SSL_read(c.ssl, m_buffer.data(), static_cast<int>(m_buffer.size()));
+    if (n > 0) {
+      return n;
+    }
+    int error = SSL_get_error(c.ssl, n);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+      return -2;
+    }
+    ERR_clear_error();
+    if (error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && errno == 0)) {
+      return 0;
+    }
+    errno = error == SSL_ERROR_SYSCALL ? errno : EPROTO;
+    return -1;
+  }
+
   void receive(std::size_t local) {
+    // TLS may hold decrypted bytes the socket no longer shows: read until it has none.
+    while (receive_once(local) && m_connections[local].ssl != nullptr) {
+    }
+  }
+
+  // Reads once and hands on what came; false when nothing more can be read now.
+  bool receive_once(std::size_t local) {
     auto& c = m_connections[local];
-    ssize_t n = ::recv(c.fd, m_buffer.data(), m_buffer.size(), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      return;
+    errno = 0;
+    ssize_t n = read_bytes(c);
+    if (n == -2) {
+      return false;
     }
     if (n <= 0) {
       std::string why = n == 0 ? "the server closed the stream"
@@ -309,7 +446,7 @@ class StreamPool::Loop {
       } else {
         fail(local, c.decoder.status(), why);
       }
-      return;
+      return false;
     }
     auto received = Clock::now();
     bool on_head = m_config.connected_on_head;
@@ -332,14 +469,18 @@ class StreamPool::Loop {
       } else {
         fail(local, c.decoder.status(), c.decoder.error());
       }
-    } else if (state == ResponseDecoder::State::ended) {
+      return false;
+    }
+    if (state == ResponseDecoder::State::ended) {
       if (c.announced) {
         end_stream(local, "the server ended the stream");
       } else {
         fail(local, c.decoder.status(),
              on_head ? "the stream ended at once" : "the stream ended before its connected event");
       }
+      return false;
     }
+    return c.phase == Connection::Phase::reading;
   }
 
   void announce(std::size_t local) {
@@ -358,10 +499,7 @@ class StreamPool::Loop {
 
   void release(std::size_t local) {
     auto& c = m_connections[local];
-    if (c.fd >= 0) {
-      ::close(c.fd);  // also leaves the epoll set
-      c.fd = -1;
-    }
+    close_connection(c);
     if (m_config.reconnect && c.ever_connected) {
       c.phase = Connection::Phase::waiting;
       m_reconnect_timers.push_back({Clock::now() + m_config.reconnect_delay, local, c.generation});
@@ -396,7 +534,8 @@ class StreamPool::Loop {
   std::size_t m_index;
   std::size_t m_loops;
   std::size_t m_max_connecting;
-  std::vector<Address> m_addresses;  // one per endpoint
+  std::vector<Address> m_addresses;             // one per endpoint
+  std::vector<std::shared_ptr<SSL_CTX>> m_tls;  // one per endpoint; null: plain HTTP
   std::vector<Connection> m_connections;
   std::vector<char> m_buffer;
   std::deque<std::size_t> m_queue;
@@ -418,12 +557,21 @@ std::optional<wire::Error> StreamPool::start() {
     return wire::Error{"no_endpoint", "no notification service to stream from"};
   }
   std::vector<Address> addresses;
+  std::vector<std::shared_ptr<SSL_CTX>> tls;
   for (const auto& endpoint : m_config.endpoints) {
     auto address = resolve(endpoint, m_config.connect_timeout);
     if (!address) {
       return address.error();
     }
     addresses.push_back(*address);
+    tls.emplace_back();
+    if (endpoint.scheme == "https") {
+      std::string error;
+      tls.back() = make_client_tls(endpoint.ca_file, error);
+      if (!tls.back()) {
+        return wire::Error{"tls_failed", error};
+      }
+    }
   }
   std::size_t loops = std::clamp<std::size_t>(m_config.loops, 1, 2);
   loops = std::max<std::size_t>(1, std::min(loops, m_config.streams));
@@ -433,7 +581,7 @@ std::optional<wire::Error> StreamPool::start() {
     std::size_t streams = m_config.streams / loops + (i < m_config.streams % loops ? 1 : 0);
     std::size_t max_connecting = m_config.max_connecting / loops;
     m_loops.push_back(std::make_unique<Loop>(m_config, m_handler, m_counters, i, streams,
-                                             max_connecting, addresses));
+                                             max_connecting, addresses, tls));
   }
   m_stop = false;
   for (auto& loop : m_loops) {

@@ -135,6 +135,29 @@ TEST_CASE("HTTPS", "[e2e]") {
     CHECK(heard == sent);
   }
 
+  SECTION("bench over HTTPS: its streams and posts speak TLS, and every message arrives") {
+    LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
+                           "--tls-cert", certificate.cert, "--tls-key", certificate.key});
+    auto run = run_livechat({"bench", "-n", "30", "-m", "50", "--rate", "400", "--json",
+                             "--message-url", https_url(server.port("message")), "--notify-url",
+                             "https://localhost:" + std::to_string(server.port("notification")),
+                             "--cacert", certificate.cert},
+                            {}, std::nullopt, 60s);
+    INFO("stderr: " << run.err);
+    REQUIRE(run.code == 0);
+    auto report = json::parse(run.out);
+    CHECK(report["connected"] == 30);
+    CHECK(report["received"] == 30 * 50);
+    CHECK(report["lost"] == 0);
+    CHECK(report["out_of_order"] == 0);
+    auto untrusted = run_livechat({"bench", "-n", "2", "-m", "1", "--message-url",
+                                   https_url(server.port("message")), "--notify-url",
+                                   https_url(server.port("notification"))});
+    CHECK(untrusted.code != 0);
+    CHECK(untrusted.err.find("not trusted") != std::string::npos);
+    CHECK(untrusted.err.find("running?") == std::string::npos);
+  }
+
   SECTION("split services: the message service hands messages on over HTTPS") {
     LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert,
                            "--tls-key", certificate.key});
@@ -221,6 +244,7 @@ TEST_CASE("HTTPS", "[e2e]") {
     CHECK(untrusted.code == 1);
     REQUIRE(split_lines(untrusted.err).size() == 1);
     CHECK(untrusted.err.find("not trusted") != std::string::npos);
+    CHECK(untrusted.err.find("running?") == std::string::npos);
     auto wrong_ca = run_livechat({"send", "--url", https_url(port), "--cacert", other.cert, "hi"});
     CHECK(wrong_ca.code == 1);
     CHECK(wrong_ca.err.find("not trusted") != std::string::npos);

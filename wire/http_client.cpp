@@ -21,6 +21,14 @@ std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
   return client;
 }
 
+std::string running_hint(std::string_view why, std::string_view command) {
+  if (why.find("TLS") != std::string_view::npos ||
+      why.find("certificate") != std::string_view::npos) {
+    return {};
+  }
+  return ": is livechat " + std::string(command) + " running?";
+}
+
 std::string describe(httplib::Error error) {
   switch (error) {
     case httplib::Error::Connection:

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "wire/url.hpp"
 
@@ -26,5 +27,10 @@ std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
 
 // Describes a transport error for a person ("connection refused", "timed out", ...).
 std::string describe(httplib::Error error);
+
+// Returns what to ask a person whose client could not reach `command` ("serve-notify"), given
+// why: ": is livechat serve-notify running?", or nothing when the reason is TLS (the service
+// answered, its certificate or protocol did not fit).
+std::string running_hint(std::string_view why, std::string_view command);
 
 }  // namespace livechat::wire
