@@ -6,9 +6,11 @@
 // tree), or to docs/, where the README shows them, when that is not set.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConsoleWatch, launchBrowser } from './browser.mjs';
@@ -52,7 +54,7 @@ async function openChat(t, baseUrl, room, { name, label = name ?? 'page', viewpo
   if (name) {
     // A returning user: the name is already saved. (Not on about:blank, which has no storage.)
     await context.addInitScript((n) => {
-      if (location.protocol === 'http:') localStorage.setItem('livechat.name', JSON.stringify(n));
+      if (location.protocol.startsWith('http')) localStorage.setItem('livechat.name', JSON.stringify(n));
     }, name);
   }
   const page = await context.newPage();
@@ -459,6 +461,34 @@ describe('with --auth-secret', () => {
       await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
     });
     assert.match(await page.textContent('#token-hint'), /refused/);
+  });
+});
+
+describe('over HTTPS (--tls-cert)', () => {
+  let serve;
+  let dir;
+  before(async () => {
+    // A throwaway self-signed certificate; the browser is told to take it (ignoreHTTPSErrors).
+    dir = mkdtempSync(join(tmpdir(), 'livechat-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    serve = await startServe(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')],
+      { scheme: 'https' });
+  }, { timeout: 20_000 });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the page comes over HTTPS and two people chat over encrypted streams', TEST, async (t) => {
+    assert.match(serve.urls.message, /^https:\/\//);
+    const [ann, bob] = await Promise.all(['ann', 'bob'].map((name) =>
+      openChat(t, serve.urls.message, 'tls', { name, ignoreHTTPSErrors: true })));
+    const sent = await typeAndSend(ann, 'over TLS');
+    const seen = await waitForMessage(bob, 'over TLS');
+    assert.equal(seen.id, sent.id);
+    assert.equal(seen.user, 'ann');
+    assert.equal(await bob.evaluate(() => location.protocol), 'https:');
   });
 });
 

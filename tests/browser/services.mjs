@@ -103,7 +103,7 @@ class Service {
       this.child.stderr.on('data', (chunk) => {
         this.log += chunk;  // read on for good: a full pipe would block the service
         for (const name of names) {
-          const m = this.log.match(new RegExp(`${name} service listening on (http://\\S+)`));
+          const m = this.log.match(new RegExp(`${name} service listening on (https?://\\S+)`));
           if (m) this.urls[name] = m[1].replace(/\/+$/, '');
         }
         if (names.every((name) => this.urls[name])) settle();
@@ -131,14 +131,15 @@ class Service {
  * `livechat serve`: both services in one process, the message service on a port of its own
  * choosing. The page finds the notification service at the URL the service gives it, which is
  * localhost unless told otherwise; these tests keep to 127.0.0.1, so they pick that port here
- * (and pick again in the rare case that something else took it in the meantime).
+ * (and pick again in the rare case that something else took it in the meantime). With
+ * `scheme: 'https'`, give it --tls-cert and --tls-key in `extra`.
  */
-export async function startServe(extra = []) {
+export async function startServe(extra = [], { scheme = 'http' } = {}) {
   for (let attempt = 1; ; attempt++) {
     const notifyPort = await freePort();
     const service = new Service([
       'serve', '--host', HOST, '--port', '0', '--notify-port', String(notifyPort),
-      '--public-notify-url', `http://${HOST}:${notifyPort}`, ...extra,
+      '--public-notify-url', `${scheme}://${HOST}:${notifyPort}`, ...extra,
     ], ['notification', 'message']);
     try {
       return await service.ready;
