@@ -108,6 +108,11 @@ void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url)
       ->envname("LIVECHAT_MAX_MESSAGE_BYTES")
       ->check(CLI::Range(1, 16 * 1024 * 1024))
       ->capture_default_str();
+  app.add_option("--max-body-bytes", o.body_bytes,
+                 "Largest request body taken, in bytes; beyond it, 413 (default: 1 MiB, or room "
+                 "for --max-message-bytes escaped as JSON)")
+      ->envname("LIVECHAT_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{256}, std::size_t{64 * 1024 * 1024}));
 }
 
 void add_notify_options(CLI::App& app, NotifyOptions& o) {

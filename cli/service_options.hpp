@@ -63,8 +63,14 @@ struct MessageOptions {
   std::size_t redis_max_messages = server::RedisStoreOptions{}.max_length;
   std::string notify_cacert;  // --notify-url https://: the CA to trust (empty: the system's)
 
-  // Returns the largest request body taken: room for the content escaped as JSON, at least 1 MiB.
+  std::size_t body_bytes = 0;  // 0: derived from max_message_bytes
+
+  // Returns the largest request body taken: --max-body-bytes, or room for the largest content
+  // escaped as JSON, at least 1 MiB.
   std::size_t max_body_bytes() const {
+    if (body_bytes != 0) {
+      return body_bytes;
+    }
     return std::max<std::size_t>(1024 * 1024, 2 * max_message_bytes + 64 * 1024);
   }
 };

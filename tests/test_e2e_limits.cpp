@@ -128,6 +128,21 @@ TEST_CASE("request limits", "[e2e]") {
     CHECK(!post_message(port, "after the stalled one").empty());
   }
 
+  SECTION("a body over --max-body-bytes gets a JSON 413; a smaller one is taken") {
+    LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
+                           "--max-body-bytes", "1024"});
+    httplib::Client client("127.0.0.1", server.port("message"));
+    json big = {{"content", std::string(2000, 'b')}};  // within --max-message-bytes
+    auto refused = client.Post("/messages", big.dump(), "application/json");
+    REQUIRE(refused);
+    CHECK(refused->status == 413);
+    CHECK(json::parse(refused->body)["code"] == "too_large");
+    json small = {{"content", std::string(900, 's')}};
+    auto taken = client.Post("/messages", small.dump(), "application/json");
+    REQUIRE(taken);
+    CHECK(taken->status == 201);
+  }
+
   SECTION("a connection that never sends a request is closed") {
     LivechatServer server({"serve-notify", "--port", "0"});
     RawConnection idle(server.port("notification"));
