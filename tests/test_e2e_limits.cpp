@@ -126,6 +126,18 @@ TEST_CASE("request limits", "[e2e]") {
     CHECK(stalled.body()["code"] == "request_timeout");
     CHECK(stalled.ended());
     CHECK(!post_message(port, "after the stalled one").empty());
+
+    // Asking to go on first ("Expect: 100-continue") does not stop the clock.
+    RawConnection expecting(port);
+    REQUIRE(expecting.send(
+        "POST /messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Expect: 100-continue\r\nContent-Length: 100\r\n\r\n"));
+    REQUIRE(expecting.read_some(10s));
+    CHECK(expecting.received().rfind("HTTP/1.1 100", 0) == 0);
+    expecting.send("{\"content\":");
+    expecting.read_to_end();
+    CHECK(expecting.received().find("HTTP/1.1 408") != std::string::npos);
+    CHECK(expecting.ended());
   }
 
   SECTION("a body over --max-body-bytes gets a JSON 413; a smaller one is taken") {

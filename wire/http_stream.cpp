@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace livechat::wire {
 namespace {
@@ -156,7 +157,12 @@ ssize_t ConnectionStream::read(char* ptr, std::size_t size) {
 }
 
 ssize_t ConnectionStream::write(const char* ptr, std::size_t size) {
-  m_deadline_on = false;  // the answer has begun: the request is in
+  // The answer has begun, so the request is in; but "100 Continue" asks for the body, which is
+  // still on the clock.
+  constexpr std::string_view k_continue = "HTTP/1.1 100";
+  if (std::string_view(ptr, std::min(size, k_continue.size())) != k_continue) {
+    m_deadline_on = false;
+  }
   if (m_ssl != nullptr) {
     if (size == 0) {
       return 0;
