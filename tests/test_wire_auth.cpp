@@ -24,6 +24,17 @@ TEST_CASE("wire::auth") {
     CHECK_FALSE(bearer_token("Bearerabc"));
     CHECK_FALSE(bearer_token(""));
   }
+  SECTION("forwarded_client: the last entry, which the trusted proxy added") {
+    CHECK(forwarded_client("203.0.113.7") == std::optional<std::string_view>("203.0.113.7"));
+    CHECK(forwarded_client("198.51.100.1, 203.0.113.8") ==
+          std::optional<std::string_view>("203.0.113.8"));
+    CHECK(forwarded_client("a,\t 2001:db8::1 \t") ==
+          std::optional<std::string_view>("2001:db8::1"));
+    CHECK_FALSE(forwarded_client(""));
+    CHECK_FALSE(forwarded_client("203.0.113.7, "));
+    CHECK_FALSE(forwarded_client(" \t"));
+  }
+
   SECTION("is_loopback_host") {
     CHECK(is_loopback_host("127.0.0.1"));
     CHECK(is_loopback_host("127.1.2.3"));

@@ -43,6 +43,17 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
   return token;
 }
 
+std::optional<std::string_view> forwarded_client(std::string_view x_forwarded_for) {
+  auto comma = x_forwarded_for.rfind(',');
+  auto last = x_forwarded_for.substr(comma == std::string_view::npos ? 0 : comma + 1);
+  auto first = last.find_first_not_of(" \t");
+  if (first == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto end = last.find_last_not_of(" \t");
+  return last.substr(first, end - first + 1);
+}
+
 bool is_loopback_host(std::string_view host) {
   constexpr std::string_view k_localhost = "localhost";
   if (host.size() == k_localhost.size() &&

@@ -430,13 +430,9 @@ std::string request_token(const httplib::Request& req) {
 
 std::string HttpServer::client_address(const httplib::Request& req) const {
   if (m_options.trust_proxy) {
-    auto forwarded = req.get_header_value("X-Forwarded-For");
-    auto comma = forwarded.rfind(',');
-    auto last = forwarded.substr(comma == std::string::npos ? 0 : comma + 1);
-    auto first = last.find_first_not_of(" \t");
-    auto end = last.find_last_not_of(" \t");
-    if (first != std::string::npos) {
-      return last.substr(first, end - first + 1);
+    const std::string forwarded = req.get_header_value("X-Forwarded-For");
+    if (auto client = forwarded_client(forwarded)) {
+      return std::string(*client);
     }
   }
   return req.remote_addr;
