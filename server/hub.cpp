@@ -47,7 +47,7 @@ std::optional<std::size_t> Hub::publish(const std::vector<wire::Message>& messag
 std::unique_ptr<Subscription> Hub::subscribe(int fd, std::shared_ptr<const Framing> framing,
                                              std::vector<std::string> rooms,
                                              std::optional<std::uint64_t> from,
-                                             std::string skip_through) {
+                                             std::string skip_through, Transport* transport) {
   auto sub = std::make_shared<detail::Subscriber>();
   sub->key = ++m_next_key;
   sub->fd = fd;
@@ -55,6 +55,7 @@ std::unique_ptr<Subscription> Hub::subscribe(int fd, std::shared_ptr<const Frami
   sub->rooms = std::move(rooms);
   sub->cursor = from.value_or(m_log.head());
   sub->skip_through = std::move(skip_through);
+  sub->transport = transport;
   sub->last_write = detail::Clock::now();
   ++m_subscribers;
   auto writer =
@@ -93,7 +94,9 @@ Subscription::~Subscription() { finish(EndReason::client_gone); }
 
 EndReason Subscription::wait() {
   auto& sub = *m_subscriber;
-  pollfd fds[2] = {{sub.fd, POLLIN | POLLRDHUP, 0}, {m_hub.m_stop_fd, POLLIN, 0}};
+  // Over a transport (TLS) the client's bytes belong to it: only a hang-up is watched.
+  const short watched = sub.transport != nullptr ? POLLRDHUP : (POLLIN | POLLRDHUP);
+  pollfd fds[2] = {{sub.fd, watched, 0}, {m_hub.m_stop_fd, POLLIN, 0}};
   EndReason reason = EndReason::client_gone;
   for (;;) {
     if (poll(fds, 2, -1) < 0) {
@@ -114,50 +117,6 @@ EndReason Subscription::wait() {
       char scratch[512];
       ssize_t n = recv(sub.fd, scratch, sizeof scratch, MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        break;
-      }
-    }
-  }
-  if (sub.too_slow.load()) {
-    reason = EndReason::too_slow;
-  }
-  finish(reason);
-  return reason;
-}
-
-EndReason Subscription::relay(int inner, int client_fd,
-                              const std::function<bool(const char*, std::size_t)>& write) {
-  auto& sub = *m_subscriber;
-  // Only a hang-up is watched on the client's socket: its bytes belong to the TLS layer.
-  pollfd fds[3] = {{inner, POLLIN, 0}, {client_fd, POLLRDHUP, 0}, {m_hub.m_stop_fd, POLLIN, 0}};
-  EndReason reason = EndReason::client_gone;
-  bool stopping = false;
-  char buffer[16 * 1024];
-  for (;;) {
-    if (poll(fds, stopping ? 1 : 3, -1) < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      break;
-    }
-    if (!stopping && fds[2].revents != 0) {
-      // The final comment goes into the pair; it is copied out below like any event.
-      reason = EndReason::shutdown;
-      stopping = true;
-      finish(reason);
-      ::shutdown(sub.fd, SHUT_WR);
-      continue;
-    }
-    if (!stopping && (fds[1].revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) != 0) {
-      break;
-    }
-    if (fds[0].revents != 0) {
-      ssize_t n = recv(inner, buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        continue;
-      }
-      // End of the pair: the hub hung up (too slow, or shut down after its final comment).
-      if (n <= 0 || !write(buffer, static_cast<std::size_t>(n))) {
         break;
       }
     }

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +37,15 @@ class RawFraming final : public Framing {
   std::string header(std::size_t) const override { return {}; }
   std::string_view trailer() const override { return {}; }
   std::string_view end() const override { return {}; }
+};
+
+// How a subscriber's bytes reach its socket when the hub cannot write to it directly (TLS).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Writes what it can of `total` bytes without blocking; returns how many went out (0: none
+  // now, the socket is full), or -1 if the connection is broken.
+  virtual ssize_t write(const iovec* iov, std::size_t count, std::size_t total) = 0;
 };
 
 // Why a subscription ended.
@@ -80,12 +91,6 @@ class Subscription {
   // or the hub shut down. Deliveries do not wake it; the hub's writers write to the socket.
   EndReason wait();
 
-  // For a transport the hub cannot write to itself (TLS): the subscription's socket is one end
-  // of a socket pair, and this copies what comes out of the other end (`inner`) to `write`
-  // until the stream ends. `client_fd` is watched for the client hanging up. Returns as wait().
-  EndReason relay(int inner, int client_fd,
-                  const std::function<bool(const char*, std::size_t)>& write);
-
  private:
   friend class Hub;
   Subscription(Hub& hub, std::shared_ptr<detail::Subscriber> subscriber);
@@ -115,11 +120,14 @@ class Hub {
   // `from` (a ResumePoint's, for a resume) or, without it, from now on. With `skip_through`
   // (a followed stream, whose ids are ordered), events with ids up to it are left out: what a
   // client saw on another node before this one read it. The socket stays owned by the caller,
-  // who must keep it open until the subscription ends.
+  // who must keep it open until the subscription ends. With a transport (TLS), every byte goes
+  // through it, and the socket is only watched for the client hanging up; the transport must
+  // outlive the subscription.
   std::unique_ptr<Subscription> subscribe(int fd, std::shared_ptr<const Framing> framing,
                                           std::vector<std::string> rooms,
                                           std::optional<std::uint64_t> from = std::nullopt,
-                                          std::string skip_through = {});
+                                          std::string skip_through = {},
+                                          Transport* transport = nullptr);
 
   // Returns how many subscriptions are open.
   std::size_t subscribers() const { return m_subscribers.load(); }

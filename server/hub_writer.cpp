@@ -38,15 +38,23 @@ bool Subscriber::wants(const std::string& room) const {
 }
 
 bool send_or_keep(Subscriber& sub, const iovec* iov, std::size_t count, std::size_t total) {
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = count;
-  ssize_t sent = sendmsg(sub.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (sent < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+  ssize_t sent = 0;
+  if (sub.transport != nullptr) {
+    sent = sub.transport->write(iov, count, total);
+    if (sent < 0) {
       return false;
     }
-    sent = 0;
+  } else {
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(iov);
+    msg.msg_iovlen = count;
+    sent = sendmsg(sub.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return false;
+      }
+      sent = 0;
+    }
   }
   if (static_cast<std::size_t>(sent) == total) {
     sub.last_write = Clock::now();

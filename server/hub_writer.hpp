@@ -26,6 +26,7 @@ struct Subscriber {
   std::uint64_t key = 0;
   int fd = -1;
   std::shared_ptr<const Framing> framing;
+  Transport* transport = nullptr;  // null: a plain socket, written with sendmsg
   std::vector<std::string> rooms;  // empty: every room
 
   std::mutex mutex;

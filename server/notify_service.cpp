@@ -3,16 +3,13 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
+#include "server/tls_transport.hpp"
 #include "wire/auth.hpp"
 #include "wire/http_server.hpp"
 #include "wire/sse.hpp"
@@ -130,36 +127,6 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   return start;
 }
 
-bool NotifyService::relay_stream(int client_fd, httplib::DataSink& sink,
-                                 const std::vector<std::string>& rooms, std::uint64_t from,
-                                 const std::string& skip_through, const std::string& client_id) {
-  // TLS: the hub writes into a socket pair without blocking, as it writes to any socket, and
-  // this thread copies what comes out through TLS. A slow client fills the pair and is closed
-  // by the hub like any other.
-  static const auto raw = std::make_shared<const RawFraming>();
-  int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    spdlog::warn("cannot open a stream over TLS: {}", std::strerror(errno));
-    return false;
-  }
-  EndReason reason = EndReason::client_gone;
-  {
-    auto subscription = m_hub.subscribe(pair[0], raw, rooms, from, skip_through);
-    spdlog::debug("stream {} open over TLS ({} streams)", client_id, m_hub.subscribers());
-    reason = subscription->relay(pair[1], client_fd, [&sink](const char* data, std::size_t size) {
-      return sink.write(data, size);
-    });
-  }  // released before its socket closes
-  close(pair[0]);
-  close(pair[1]);
-  spdlog::debug("stream {} ended: {}", client_id, describe(reason));
-  if (reason == EndReason::shutdown) {
-    sink.done();  // the last chunk, after the final comment
-    return true;
-  }
-  return false;
-}
-
 void NotifyService::install(wire::HttpServer& http) {
   auto& routes = http.routes();
   static const auto framing = std::make_shared<const ChunkedFraming>();
@@ -242,13 +209,18 @@ void NotifyService::install(wire::HttpServer& http) {
           if (connection.fd < 0) {
             return false;
           }
-          if (connection.tls) {
-            return relay_stream(connection.fd, sink, rooms, from, skip_through, client_id);
+          // Over TLS the hub's writers write through the connection's session, which this
+          // thread leaves alone until the subscription ends.
+          std::optional<TlsTransport> tls;
+          if (connection.ssl != nullptr) {
+            tls.emplace(connection.ssl, connection.fd);
           }
           // This thread parks here for the life of the stream; the hub's writers deliver.
-          auto subscription = m_hub.subscribe(connection.fd, framing, rooms, from, skip_through);
+          auto subscription = m_hub.subscribe(connection.fd, framing, rooms, from, skip_through,
+                                              tls ? &*tls : nullptr);
           spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
           EndReason reason = subscription->wait();
+          subscription.reset();  // released before the transport and the socket are
           spdlog::debug("stream {} ended: {}", client_id, describe(reason));
           return false;  // ends the response; the connection closes
         });

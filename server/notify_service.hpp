@@ -14,10 +14,6 @@
 #include "wire/message.hpp"
 #include "wire/result.hpp"
 
-namespace httplib {
-class DataSink;
-}
-
 namespace livechat::wire {
 class HttpServer;
 }
@@ -59,10 +55,6 @@ class NotifyService {
   };
   wire::Result<Start, wire::ApiError> start_point(const std::string& last_event_id,
                                                   const std::vector<std::string>& rooms);
-  // Serves a stream over TLS through a socket pair; returns what the stream's provider returns.
-  bool relay_stream(int client_fd, httplib::DataSink& sink, const std::vector<std::string>& rooms,
-                    std::uint64_t from, const std::string& skip_through,
-                    const std::string& client_id);
 
   Hub& m_hub;
   NotifyServiceOptions m_options;

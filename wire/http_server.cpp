@@ -388,7 +388,7 @@ HttpServer::Connection HttpServer::current_connection() {
   if (t_stream == nullptr) {
     return {};
   }
-  return {t_stream->socket(), t_stream->tls()};
+  return {t_stream->socket(), t_stream->ssl()};
 }
 
 void add_cors_headers(const httplib::Request& request, httplib::Response& response,

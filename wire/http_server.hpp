@@ -102,11 +102,11 @@ class HttpServer {
   // Returns how many connections are open.
   std::size_t connections() const { return m_connections.load(); }
 
-  // The connection the calling thread serves: its socket (-1 on other threads), and whether it
-  // is TLS (then only the response's own sink may write to it).
+  // The connection the calling thread serves: its socket (-1 on other threads) and, over HTTPS,
+  // its TLS session (then the socket's bytes go only through the session).
   struct Connection {
     int fd = -1;
-    bool tls = false;
+    ssl_st* ssl = nullptr;  // the TLS session, on an HTTPS connection
   };
   static Connection current_connection();
 

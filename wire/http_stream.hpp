@@ -43,8 +43,8 @@ class ConnectionStream final : public httplib::Stream {
   // Tells which limit, if any, a read of the current request broke.
   Breach breach() const { return m_breach; }
 
-  // Tells whether this connection is TLS.
-  bool tls() const { return m_ssl != nullptr; }
+  // Returns the TLS session of an HTTPS connection, or null.
+  SSL* ssl() const { return m_ssl; }
 
   bool is_readable() const override;
   bool is_writable() const override;
