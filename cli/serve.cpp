@@ -22,7 +22,7 @@ struct ServeOptions {
 int run_serve(const ServeOptions& o) {
   setup_logging(o.common);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
-  StopSignals signals;
+  StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);  // first: a bad --db stops it before anything listens
   server::Hub hub(hub_options(o.notify));
   // With Redis this process is one node of a deployment: the hub follows the shared stream.
@@ -49,7 +49,8 @@ int run_serve(const ServeOptions& o) {
   spdlog::info("chat page at {}://localhost:{}/", o.common.tls_cert.empty() ? "http" : "https",
                port);
 
-  spdlog::info("{} received, stopping", signals.wait());
+  spdlog::info("{} received, stopping",
+               signals.wait(tls_reloader(o.common, {&notify_http, &message_http})));
   message_http.stop();
   hub.shutdown();
   notify_http.stop();

@@ -18,7 +18,7 @@ struct ServeMessageOptions {
 int run_serve_message(const ServeMessageOptions& o) {
   setup_logging(o.common);
   auto notify = require_endpoint(o.message.notify_url, "--notify-url", o.message.notify_cacert);
-  StopSignals signals;
+  StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);
   // With Redis, notification nodes read the stream themselves: no hop to hand messages over.
   std::unique_ptr<server::HttpNotifier> notifier;
@@ -35,7 +35,7 @@ int run_serve_message(const ServeMessageOptions& o) {
   if (notifier) {
     spdlog::info("handing messages to the notification service at {}", notify.origin());
   }
-  spdlog::info("{} received, stopping", signals.wait());
+  spdlog::info("{} received, stopping", signals.wait(tls_reloader(o.common, {&http})));
   http.stop();
   return 0;  // the notifier delivers what is still queued as it is destroyed
 }

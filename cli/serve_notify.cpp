@@ -19,7 +19,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   setup_logging(o.common);
   warn_if_notify_open(o.common);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
-  StopSignals signals;
+  StopSignals signals(!o.common.tls_cert.empty());
   server::Hub hub(hub_options(o.notify));
   std::unique_ptr<server::RedisFeed> feed;
   if (!o.notify.redis_url.empty()) {
@@ -29,7 +29,8 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   wire::HttpServer http(http_options(o.common, o.port, k_notify_max_body));
   service.install(http);
   start_or_throw(http, "notification service");
-  spdlog::info("{} received, closing {} streams", signals.wait(), hub.subscribers());
+  const char* stop = signals.wait(tls_reloader(o.common, {&http}));
+  spdlog::info("{} received, closing {} streams", stop, hub.subscribers());
   hub.shutdown();
   http.stop();
   return 0;

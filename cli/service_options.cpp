@@ -307,17 +307,44 @@ int start_or_throw(wire::HttpServer& server, const std::string& what) {
   return *port;
 }
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals(bool reload) {
   sigemptyset(&m_set);
   sigaddset(&m_set, SIGINT);
   sigaddset(&m_set, SIGTERM);
+  if (reload) {
+    // Only then: otherwise SIGHUP keeps its default, and a service started from a terminal
+    // still ends with it.
+    sigaddset(&m_set, SIGHUP);
+  }
   pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
 }
 
-const char* StopSignals::wait() {
-  int signal = 0;
-  sigwait(&m_set, &signal);
-  return signal == SIGINT ? "SIGINT" : "SIGTERM";
+const char* StopSignals::wait(const std::function<void()>& on_reload) {
+  for (;;) {
+    int signal = 0;
+    sigwait(&m_set, &signal);
+    if (signal != SIGHUP) {
+      return signal == SIGINT ? "SIGINT" : "SIGTERM";
+    }
+    if (on_reload) {
+      on_reload();
+    }
+  }
+}
+
+std::function<void()> tls_reloader(const CommonOptions& common,
+                                   std::vector<wire::HttpServer*> servers) {
+  return [cert = common.tls_cert, key = common.tls_key, servers = std::move(servers)] {
+    auto tls = wire::TlsContext::load(cert, key);
+    if (!tls) {
+      spdlog::error("SIGHUP: keeping the current certificate: {}", tls.error().message);
+      return;
+    }
+    for (auto* server : servers) {
+      server->set_tls(*tls);
+    }
+    spdlog::info("SIGHUP: new connections get the certificate now in {}", cert);
+  };
 }
 
 }  // namespace livechat::cli

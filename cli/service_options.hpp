@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -133,15 +134,22 @@ void raise_open_files_limit(std::size_t wanted);
 // Starts a server or throws a UserError that says why it cannot listen.
 int start_or_throw(wire::HttpServer& server, const std::string& what);
 
-// Blocks SIGINT and SIGTERM in every thread started after it, to be taken by wait().
+// Blocks SIGINT and SIGTERM (and with `reload`, SIGHUP) in every thread started after it, to be
+// taken by wait().
 class StopSignals {
  public:
-  StopSignals();
-  // Waits for SIGINT or SIGTERM and returns its name.
-  const char* wait();
+  explicit StopSignals(bool reload = false);
+  // Waits for SIGINT or SIGTERM and returns its name; calls `on_reload` for each SIGHUP meanwhile.
+  const char* wait(const std::function<void()>& on_reload = {});
 
  private:
   sigset_t m_set;
 };
+
+// Returns what SIGHUP does to services with --tls-cert: load the certificate and key again and
+// give them to `servers` for new connections; a pair that does not load is logged and the
+// current one kept.
+std::function<void()> tls_reloader(const CommonOptions& common,
+                                   std::vector<wire::HttpServer*> servers);
 
 }  // namespace livechat::cli

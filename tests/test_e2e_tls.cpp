@@ -7,6 +7,9 @@
 
 #include <httplib.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -220,6 +223,62 @@ TEST_CASE("HTTPS", "[e2e]") {
       auto health = client->Get("/health");
       return health && json::parse(health->body)["closed_slow"] == 1;
     }));
+  }
+
+  SECTION("SIGHUP loads a new certificate for new connections; one that does not load is refused") {
+    auto renewed = make_certificate(dir, "renewed");
+    const std::string live_cert = dir.file("live.pem");
+    const std::string live_key = dir.file("live-key.pem");
+    auto install = [&](const Certificate& from) {
+      std::filesystem::copy_file(from.cert, live_cert,
+                                 std::filesystem::copy_options::overwrite_existing);
+      std::filesystem::copy_file(from.key, live_key,
+                                 std::filesystem::copy_options::overwrite_existing);
+    };
+    install(certificate);
+    LivechatServer notify(
+        {"serve-notify", "--port", "0", "--tls-cert", live_cert, "--tls-key", live_key});
+    const int port = notify.port("notification");
+    REQUIRE(https_client(port, certificate.cert)->Get("/health"));
+    RawTlsClient stream(port);
+    stream.send("GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.read_until(
+        [](const std::string& got) { return got.find("event: connected") != std::string::npos; });
+
+    install(renewed);
+    notify.process().signal(SIGHUP);
+    REQUIRE(notify.process().wait_until(
+        [](const std::string&, const std::string& err) {
+          return err.find("new connections get the certificate") != std::string::npos;
+        },
+        10s));
+    auto with_new = https_client(port, renewed.cert)->Get("/health");
+    REQUIRE(with_new);
+    CHECK(with_new->status == 200);
+    CHECK_FALSE(https_client(port, certificate.cert)->Get("/health"));
+    // The stream opened before goes on with its own session.
+    json note = {{"id", "20240101120000.000001"},
+                 {"content", "after the reload"},
+                 {"user", "u"},
+                 {"room", "general"}};
+    auto posted =
+        https_client(port, renewed.cert)->Post("/notify", note.dump(), "application/json");
+    REQUIRE(posted);
+    CHECK(posted->status == 200);
+    auto got = stream.read_until(
+        [](const std::string& text) { return text.find("after the reload") != std::string::npos; });
+    CHECK(got.find("after the reload") != std::string::npos);
+
+    std::ofstream(live_cert) << "not a certificate\n";
+    notify.process().signal(SIGHUP);
+    REQUIRE(notify.process().wait_until(
+        [](const std::string&, const std::string& err) {
+          return err.find("keeping the current certificate") != std::string::npos;
+        },
+        10s));
+    auto still = https_client(port, renewed.cert)->Get("/health");
+    REQUIRE(still);
+    CHECK(still->status == 200);
   }
 
   SECTION("mistakes are one clear line or a JSON answer") {

@@ -88,6 +88,7 @@ class HttpServer::Backend : public httplib::Server {
 
 HttpServer::HttpServer(HttpServerOptions options)
     : m_options(std::move(options)), m_backend(std::make_unique<Backend>()) {
+  m_tls_on = m_options.tls != nullptr;
   m_limits = std::make_unique<StreamLimits>();
   m_limits->read_timeout = m_options.read_timeout;
   m_limits->write_timeout = m_options.write_timeout;
@@ -171,7 +172,7 @@ void HttpServer::post(const std::string& path, BodyHandler handler, RefusalHandl
 
 std::string HttpServer::address() const {
   bool ipv6 = m_options.host.find(':') != std::string::npos;
-  return (m_options.tls ? "https://" : "http://") +
+  return (m_tls_on ? "https://" : "http://") +
          (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" + std::to_string(m_port);
 }
 
@@ -270,7 +271,7 @@ void* HttpServer::connection_main(void* arg) {
 
 void HttpServer::run_connection(int fd) {
   SSL* ssl = nullptr;
-  if (!m_options.tls || (ssl = accept_tls(fd)) != nullptr) {
+  if (!m_tls_on || (ssl = accept_tls(fd)) != nullptr) {
     ConnectionStream stream(fd, ssl, *m_limits);
     t_stream = &stream;
     try {
@@ -288,7 +289,8 @@ void HttpServer::run_connection(int fd) {
     t_stream = nullptr;
   }
   if (ssl != nullptr) {
-    SSL_shutdown(ssl);  // close_notify, if the socket takes it
+    SSL_shutdown(ssl);  // close_notify, if the socket takes it (it fails after a broken write)
+    ERR_clear_error();
     SSL_free(ssl);
   }
   std::lock_guard lock(m_mutex);
@@ -323,7 +325,12 @@ ssl_st* HttpServer::accept_tls(int fd) {
     [[maybe_unused]] auto n = ::send(fd, k_reply.data(), k_reply.size(), MSG_NOSIGNAL);
     return nullptr;
   }
-  SSL* ssl = SSL_new(m_options.tls->get());
+  std::shared_ptr<TlsContext> tls;
+  {
+    std::lock_guard lock(m_tls_mutex);
+    tls = m_options.tls;
+  }
+  SSL* ssl = SSL_new(tls->get());  // holds its own reference to the context
   if (ssl == nullptr) {
     spdlog::warn("cannot start TLS on a connection: {}", last_tls_error());
     return nullptr;
@@ -382,6 +389,13 @@ void HttpServer::stop() {
     m_drained.wait(lock, [&] { return m_open.empty(); });
   }
   ::close(m_wake_fd);
+}
+
+void HttpServer::set_tls(std::shared_ptr<TlsContext> tls) {
+  std::lock_guard lock(m_tls_mutex);
+  if (m_options.tls && tls) {
+    m_options.tls = std::move(tls);
+  }
 }
 
 HttpServer::Connection HttpServer::current_connection() {

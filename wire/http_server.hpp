@@ -118,6 +118,10 @@ class HttpServer {
   // path, labelled with `service`.
   void render_request_metrics(metrics::Text& text, std::string_view service) const;
 
+  // Replaces the certificate and key new connections get (existing ones keep theirs); only on a
+  // server that started with TLS.
+  void set_tls(std::shared_ptr<TlsContext> tls);
+
   // Returns the address it listens on, like "http://0.0.0.0:8080" (https:// with TLS).
   std::string address() const;
 
@@ -135,6 +139,8 @@ class HttpServer {
   void finished(const httplib::Request& req, const httplib::Response& res);
 
   HttpServerOptions m_options;
+  mutable std::mutex m_tls_mutex;  // guards m_options.tls, which set_tls() replaces
+  bool m_tls_on = false;           // it serves HTTPS (fixed at construction)
   std::unique_ptr<StreamLimits> m_limits;
   std::unique_ptr<Backend> m_backend;
   mutable std::mutex m_latency_mutex;
