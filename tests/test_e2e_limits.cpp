@@ -113,6 +113,26 @@ TEST_CASE("request limits", "[e2e]") {
     CHECK(slow.body()["code"] == "request_timeout");
   }
 
+  SECTION("a request line that stops halfway gets a 408 too; a URL over 8 KiB gets a JSON 414") {
+    LivechatServer server({"serve-notify", "--port", "0", "--request-timeout", "0.5"});
+    const int port = server.port("notification");
+    RawConnection slow(port);
+    REQUIRE(slow.send("GET /heal"));
+    for (int i = 0; i < 200 && !slow.read_some(50ms); ++i) {
+      slow.send("t");  // a URL without end, a byte at a time
+    }
+    slow.read_to_end();
+    REQUIRE(slow.status() == 408);
+    CHECK(slow.body()["code"] == "request_timeout");
+    CHECK(slow.ended());
+
+    httplib::Client client("127.0.0.1", port);
+    auto long_url = client.Get("/health?pad=" + std::string(9000, 'u'));
+    REQUIRE(long_url);
+    CHECK(long_url->status == 414);
+    CHECK(json::parse(long_url->body)["code"] == "uri_too_long");
+  }
+
   SECTION("a body that stops short gets a 408, and the service takes the next message") {
     LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
                            "--request-timeout", "0.5"});

@@ -174,6 +174,10 @@ TEST_CASE("errors::http_status and code_word") {
     CHECK(error_for_status(404).kind == ApiErrorKind::not_found);
     CHECK(error_for_status(405).kind == ApiErrorKind::method_not_allowed);
     CHECK(error_for_status(413).kind == ApiErrorKind::too_large);
+    CHECK(error_for_status(414).kind == ApiErrorKind::uri_too_long);
+    CHECK(http_status(ApiErrorKind::uri_too_long) == 414);
+    CHECK(http_status(ApiErrorKind::request_timeout) == 408);
+    CHECK(http_status(ApiErrorKind::headers_too_large) == 431);
     CHECK(error_for_status(503).kind == ApiErrorKind::unavailable);
     CHECK(error_for_status(500).kind == ApiErrorKind::internal);
     CHECK(error_for_status(400).kind == ApiErrorKind::bad_request);

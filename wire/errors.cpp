@@ -22,6 +22,7 @@ constexpr std::array k_table = {
     Row{ApiErrorKind::bad_id, 400, "bad_id"},
     Row{ApiErrorKind::too_large, 413, "too_large"},
     Row{ApiErrorKind::headers_too_large, 431, "headers_too_large"},
+    Row{ApiErrorKind::uri_too_long, 414, "uri_too_long"},
     Row{ApiErrorKind::request_timeout, 408, "request_timeout"},
     Row{ApiErrorKind::not_found, 404, "not_found"},
     Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
@@ -62,6 +63,8 @@ ApiError error_for_status(int status) {
       return {ApiErrorKind::method_not_allowed, "method not allowed on this endpoint"};
     case 413:
       return {ApiErrorKind::too_large, "request body too large"};
+    case 414:
+      return {ApiErrorKind::uri_too_long, "the request's URL is longer than 8 KiB"};
     case 503:
       return {ApiErrorKind::unavailable, "service unavailable, try again"};
     default:

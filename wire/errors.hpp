@@ -15,6 +15,7 @@ enum class ApiErrorKind {
   bad_id,
   too_large,
   headers_too_large,
+  uri_too_long,
   request_timeout,
   not_found,
   method_not_allowed,

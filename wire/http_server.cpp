@@ -280,6 +280,10 @@ void HttpServer::run_connection(int fd) {
              stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
         stream.begin_request();
         if (!m_backend->serve(stream) || stream.breach() != Breach::none) {
+          if (stream.breach() != Breach::none && !stream.answered()) {
+            // Cut off inside its request line, where cpp-httplib answers nothing.
+            answer_breach(stream);
+          }
           break;
         }
       }
@@ -299,6 +303,20 @@ void HttpServer::run_connection(int fd) {
   m_open.erase(fd);
   --m_connections;
   m_drained.notify_all();
+}
+
+void HttpServer::answer_breach(ConnectionStream& stream) {
+  ApiError error = request_error(400);
+  const int status = http_status(error.kind);
+  std::string body = render_error(error);
+  const char* reason = status == 408   ? "Request Timeout"
+                       : status == 431 ? "Request Header Fields Too Large"
+                                       : "Bad Request";
+  std::string reply =
+      "HTTP/1.1 " + std::to_string(status) + " " + reason +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body;
+  [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
 }
 
 ssl_st* HttpServer::accept_tls(int fd) {

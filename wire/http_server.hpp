@@ -27,6 +27,7 @@ struct Response;
 
 namespace livechat::wire {
 
+class ConnectionStream;
 class TlsContext;
 struct StreamLimits;
 
@@ -131,6 +132,8 @@ class HttpServer {
   void accept_loop();
   void spawn_connection(int fd);
   void run_connection(int fd);
+  // Answers a request cut off by a limit before cpp-httplib could answer it.
+  void answer_breach(ConnectionStream& stream);
   // Does the TLS handshake within the request timeout; null if it failed (the socket stays open).
   ssl_st* accept_tls(int fd);
   static void* connection_main(void* arg);

@@ -43,6 +43,9 @@ class ConnectionStream final : public httplib::Stream {
   // Tells which limit, if any, a read of the current request broke.
   Breach breach() const { return m_breach; }
 
+  // Tells whether the answer to the current request has begun.
+  bool answered() const { return !m_deadline_on; }
+
   // Returns the TLS session of an HTTPS connection, or null.
   SSL* ssl() const { return m_ssl; }
 
