@@ -21,6 +21,8 @@
 #include <cstring>
 #include <deque>
 
+#include "wire/tls.hpp"
+
 namespace livechat::client {
 namespace {
 
@@ -101,14 +103,6 @@ struct Timer {
 
 constexpr std::uint64_t k_wake_key = ~std::uint64_t{0};
 
-// Returns OpenSSL's reason for its last error, and clears its queue.
-std::string tls_reason() {
-  unsigned long code = ERR_get_error();
-  const char* text = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  ERR_clear_error();
-  return text != nullptr ? text : "TLS error";
-}
-
 // Closes a connection's TLS session and socket (which also leaves the epoll set).
 void close_connection(Connection& c) {
   if (c.ssl != nullptr) {
@@ -126,14 +120,14 @@ void close_connection(Connection& c) {
 std::shared_ptr<SSL_CTX> make_client_tls(const std::string& ca_file, std::string& error) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
   if (!ctx) {
-    error = tls_reason();
+    error = wire::last_tls_error();
     return nullptr;
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
                                : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
   if (loaded != 1) {
-    error = "cannot load the CA certificates " + ca_file + " (" + tls_reason() + ")";
+    error = "cannot load the CA certificates " + ca_file + " (" + wire::last_tls_error() + ")";
     return nullptr;
   }
   return ctx;
@@ -342,7 +336,7 @@ class StreamPool::Loop {
       fail(local, 0,
            verified != X509_V_OK ? std::string("the server's certificate is not trusted (") +
                                        X509_verify_cert_error_string(verified) + ")"
-                                 : "TLS handshake failed (" + tls_reason() + ")");
+                                 : "TLS handshake failed (" + wire::last_tls_error() + ")");
     }
   }
 
@@ -376,7 +370,7 @@ class StreamPool::Loop {
       if (rc <= 0) {
         int error = SSL_get_error(c.ssl, rc);
         if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
-          fail(local, 0, "cannot send the request (" + tls_reason() + ")");
+          fail(local, 0, "cannot send the request (" + wire::last_tls_error() + ")");
         }
         return;
       }

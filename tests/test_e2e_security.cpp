@@ -236,11 +236,7 @@ TEST_CASE("user tokens", "[e2e]") {
                   server.url("message"), "--json", "--count", "1"},
                  {{"LIVECHAT_TOKEN", alice}});
     REQUIRE(eventually([&] { return json::parse(client.Get("/health")->body).size() > 0; }));
-    REQUIRE(listen.wait_until(
-        [](const std::string&, const std::string& err) {
-          return err.find("connected") != std::string::npos;
-        },
-        10s));
+    REQUIRE(listen.wait_for_err("connected"));
     auto sent = run_livechat({"send", "--url", server.url("message"), "--token", alice, "hello"});
     REQUIRE(sent.code == 0);
     CHECK(listen.wait_exit(10s) == 0);

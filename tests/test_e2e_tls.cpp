@@ -117,11 +117,7 @@ TEST_CASE("HTTPS", "[e2e]") {
     Child listen({LIVECHAT_BINARY, "listen", "--url", https_url(notify_port), "--message-url",
                   https_url(message_port), "--cacert", certificate.cert, "--json", "--count",
                   "20"});
-    REQUIRE(listen.wait_until(
-        [](const std::string&, const std::string& err) {
-          return err.find("connected") != std::string::npos;
-        },
-        10s));
+    REQUIRE(listen.wait_for_err("connected"));
     std::vector<std::string> sent;
     for (int i = 0; i < 20; ++i) {
       auto result =
@@ -247,11 +243,7 @@ TEST_CASE("HTTPS", "[e2e]") {
 
     install(renewed);
     notify.process().signal(SIGHUP);
-    REQUIRE(notify.process().wait_until(
-        [](const std::string&, const std::string& err) {
-          return err.find("new connections get the certificate") != std::string::npos;
-        },
-        10s));
+    REQUIRE(notify.process().wait_for_err("new connections get the certificate"));
     auto with_new = https_client(port, renewed.cert)->Get("/health");
     REQUIRE(with_new);
     CHECK(with_new->status == 200);
@@ -271,11 +263,7 @@ TEST_CASE("HTTPS", "[e2e]") {
 
     std::ofstream(live_cert) << "not a certificate\n";
     notify.process().signal(SIGHUP);
-    REQUIRE(notify.process().wait_until(
-        [](const std::string&, const std::string& err) {
-          return err.find("keeping the current certificate") != std::string::npos;
-        },
-        10s));
+    REQUIRE(notify.process().wait_for_err("keeping the current certificate"));
     auto still = https_client(port, renewed.cert)->Get("/health");
     REQUIRE(still);
     CHECK(still->status == 200);

@@ -60,6 +60,19 @@ ApiError request_error(int status) {
   return error_for_status(status);
 }
 
+// Returns a whole HTTP response carrying an error, for the few answers written outside
+// cpp-httplib; the connection closes after it.
+std::string closing_error_reply(const ApiError& error) {
+  const int status = http_status(error.kind);
+  const char* reason = status == 408   ? "Request Timeout"
+                       : status == 431 ? "Request Header Fields Too Large"
+                                       : "Bad Request";
+  std::string body = render_error(error) + "\n";
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
 struct ConnectionStart {
   HttpServer* server;
   int fd;
@@ -306,16 +319,7 @@ void HttpServer::run_connection(int fd) {
 }
 
 void HttpServer::answer_breach(ConnectionStream& stream) {
-  ApiError error = request_error(400);
-  const int status = http_status(error.kind);
-  std::string body = render_error(error);
-  const char* reason = status == 408   ? "Request Timeout"
-                       : status == 431 ? "Request Header Fields Too Large"
-                                       : "Bad Request";
-  std::string reply =
-      "HTTP/1.1 " + std::to_string(status) + " " + reason +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nConnection: close\r\n\r\n" + body;
+  std::string reply = closing_error_reply(request_error(400));
   [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
 }
 
@@ -333,13 +337,8 @@ ssl_st* HttpServer::accept_tls(int fd) {
   }
   if (first != 0x16) {
     // Not a TLS handshake: most likely plain HTTP, which gets an answer it can show.
-    static const std::string k_reply = [] {
-      std::string body =
-          render_error({ApiErrorKind::bad_request, "this port speaks HTTPS: use an https:// URL"}) +
-          "\n";
-      return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
-             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    }();
+    static const std::string k_reply = closing_error_reply(
+        {ApiErrorKind::bad_request, "this port speaks HTTPS: use an https:// URL"});
     [[maybe_unused]] auto n = ::send(fd, k_reply.data(), k_reply.size(), MSG_NOSIGNAL);
     return nullptr;
   }

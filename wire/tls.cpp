@@ -35,6 +35,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::load(const std::string& cert_fil
                                      ": cannot load a PEM certificate chain (" + last_tls_error() +
                                      ")"};
   }
+  // Loading the key checks it against the certificate loaded before it.
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     unsigned long code = ERR_peek_error();
     if (ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
@@ -44,11 +45,6 @@ Result<std::shared_ptr<TlsContext>> TlsContext::load(const std::string& cert_fil
     }
     return Error{"bad_tls_key", "--tls-key " + key_file + ": cannot load a PEM private key (" +
                                     last_tls_error() + ")"};
-  }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
-    ERR_clear_error();
-    return Error{"bad_tls_key",
-                 "--tls-key " + key_file + ": does not match the certificate in " + cert_file};
   }
   return context;
 }

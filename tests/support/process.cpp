@@ -152,6 +152,12 @@ bool Child::wait_for_lines(std::size_t lines, std::chrono::milliseconds timeout)
       timeout);
 }
 
+bool Child::wait_for_err(const std::string& text, std::chrono::milliseconds timeout) {
+  return wait_until([&](const std::string&,
+                        const std::string& err) { return err.find(text) != std::string::npos; },
+                    timeout);
+}
+
 void Child::signal(int sig) {
   if (!m_status) {
     ::kill(m_pid, sig);

@@ -30,6 +30,9 @@ class Child {
   bool wait_until(const std::function<bool(const std::string& out, const std::string& err)>& done,
                   std::chrono::milliseconds timeout);
 
+  // Waits until stderr holds `text`.
+  bool wait_for_err(const std::string& text, std::chrono::milliseconds timeout = 10s);
+
   // Waits until stdout holds at least `lines` complete lines.
   bool wait_for_lines(std::size_t lines, std::chrono::milliseconds timeout);
 
