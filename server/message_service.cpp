@@ -195,9 +195,8 @@ void MessageService::install(wire::HttpServer& http) {
         wire::send_json(res, 201, wire::stored_json(*message));
       },
       // A body too large or too slow to read is a refused post too.
-      [this](const httplib::Request&, httplib::Response& res, const wire::ApiError& error) {
-        reject(res, error);
-      });
+      {.refused = [this](const httplib::Request&, httplib::Response& res,
+                         const wire::ApiError& error) { reject(res, error); }});
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {

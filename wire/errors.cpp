@@ -24,9 +24,12 @@ constexpr std::array k_table = {
     Row{ApiErrorKind::headers_too_large, 431, "headers_too_large"},
     Row{ApiErrorKind::uri_too_long, 414, "uri_too_long"},
     Row{ApiErrorKind::request_timeout, 408, "request_timeout"},
+    Row{ApiErrorKind::unsupported_media_type, 415, "unsupported_media_type"},
+    Row{ApiErrorKind::not_implemented, 501, "not_implemented"},
     Row{ApiErrorKind::not_found, 404, "not_found"},
     Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
     Row{ApiErrorKind::unauthorized, 401, "unauthorized"},
+    Row{ApiErrorKind::token_too_long, 401, "token_too_long"},
     Row{ApiErrorKind::forbidden, 403, "forbidden"},
     Row{ApiErrorKind::wrong_mode, 409, "wrong_mode"},
     Row{ApiErrorKind::rate_limited, 429, "rate_limited"},
@@ -65,6 +68,10 @@ ApiError error_for_status(int status) {
       return {ApiErrorKind::too_large, "request body too large"};
     case 414:
       return {ApiErrorKind::uri_too_long, "the request's URL is longer than 8 KiB"};
+    case 415:
+      return {ApiErrorKind::unsupported_media_type, "this endpoint takes JSON, not this media type"};
+    case 501:
+      return {ApiErrorKind::not_implemented, "not implemented"};
     case 503:
       return {ApiErrorKind::unavailable, "service unavailable, try again"};
     default:

@@ -123,6 +123,7 @@ HttpServer::HttpServer(HttpServerOptions options)
       [this](const httplib::Request& req, const httplib::Response& res) { finished(req, res); });
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_routed = std::chrono::steady_clock::now();
+    add_security_headers(res);
     add_cors_headers(req, res, m_options.allowed_origins);
     if (req.method == "OPTIONS") {
       res.status = 204;
@@ -137,6 +138,7 @@ HttpServer::HttpServer(HttpServerOptions options)
   // Every error leaves as JSON, also those cpp-httplib makes itself (404, 413, 400).
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) {
+        add_security_headers(res);
         add_cors_headers(req, res, m_options.allowed_origins);
         if (res.body.empty()) {
           send_error(res, request_error(res.status));
@@ -161,19 +163,27 @@ HttpServer::~HttpServer() { stop(); }
 
 httplib::Server& HttpServer::routes() { return *m_backend; }
 
-void HttpServer::post(const std::string& path, BodyHandler handler, RefusalHandler refused) {
-  m_backend->Post(path, [handler = std::move(handler), refused = std::move(refused)](
+void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions options) {
+  m_backend->Post(path, [handler = std::move(handler), options = std::move(options)](
                             const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
+    if (options.gate) {
+      if (auto refusal = options.gate(req)) {
+        close_after(res);
+        send_error(res, *refusal);
+        return;
+      }
+    }
     std::string body;
     bool complete = reader([&](const char* data, std::size_t length) {
       body.append(data, length);
       return true;
     });
     if (!complete) {
+      close_after(res);  // what is left of the body must not be read as a request
       auto error = request_error(res.status == 413 ? 413 : 400);
-      if (refused) {
-        refused(req, res, error);
+      if (options.refused) {
+        options.refused(req, res, error);
       } else {
         send_error(res, error);
       }
@@ -181,6 +191,15 @@ void HttpServer::post(const std::string& path, BodyHandler handler, RefusalHandl
     }
     handler(req, res, body);
   });
+}
+
+void HttpServer::close_after(httplib::Response& response) {
+  if (t_stream != nullptr) {
+    t_stream->close_after();
+  }
+  if (!response.has_header("Connection")) {
+    response.set_header("Connection", "close");
+  }
 }
 
 std::string HttpServer::address() const {
@@ -292,7 +311,7 @@ void HttpServer::run_connection(int fd) {
       while (!m_stopping.load() &&
              stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
         stream.begin_request();
-        if (!m_backend->serve(stream) || stream.breach() != Breach::none) {
+        if (!m_backend->serve(stream) || stream.breach() != Breach::none || stream.closing()) {
           if (stream.breach() != Breach::none && !stream.answered()) {
             // Cut off inside its request line, where cpp-httplib answers nothing.
             answer_breach(stream);
@@ -440,6 +459,14 @@ void add_cors_headers(const httplib::Request& request, httplib::Response& respon
     response.set_header("Vary", "Origin");
   }
   response.set_header("Access-Control-Expose-Headers", "Retry-After");
+}
+
+void add_security_headers(httplib::Response& response) {
+  if (response.has_header("X-Content-Type-Options")) {
+    return;
+  }
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Referrer-Policy", "no-referrer");
 }
 
 void send_error(httplib::Response& response, const ApiError& error) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,11 +86,26 @@ class HttpServer {
   using RefusalHandler =
       std::function<void(const httplib::Request&, httplib::Response&, const ApiError& error)>;
 
+  // Decides from a request's head alone whether its body may be read at all; an error refuses
+  // it unread (and closes the connection, since its body is still on it).
+  using Gate = std::function<std::optional<ApiError>(const httplib::Request&)>;
+
+  struct PostOptions {
+    // Answers a body that cannot be read whole (too large, too slow); it must answer. Without
+    // it such a body is answered with its error.
+    RefusalHandler refused;
+    // Checked before the body is read (a token, say), so that nobody unauthorised makes the
+    // server read and hold a large body.
+    Gate gate;
+  };
+
   // Registers a POST route that takes its body as it is, whatever the Content-Type says (a bare
-  // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse). A
-  // body that cannot be read whole (too large, too slow) goes to `refused` if given, which must
-  // answer; otherwise it is answered with its error.
-  void post(const std::string& path, BodyHandler handler, RefusalHandler refused = {});
+  // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse).
+  void post(const std::string& path, BodyHandler handler, PostOptions options = {});
+
+  // Closes the connection of the request being answered on the calling thread once its answer
+  // is written, and says so in the answer ("Connection: close").
+  static void close_after(httplib::Response& response);
 
   // Binds and starts accepting; returns the bound port (useful with port 0).
   Result<int> start();
@@ -163,6 +179,9 @@ class HttpServer {
 // Adds the CORS headers a browser needs to read a response from another origin.
 void add_cors_headers(const httplib::Request& request, httplib::Response& response,
                       const std::vector<std::string>& allowed_origins);
+
+// Adds the headers every answer carries: no MIME sniffing, no Referer sent on from a page.
+void add_security_headers(httplib::Response& response);
 
 // Answers with livechat's JSON error body and the status that goes with it.
 void send_error(httplib::Response& response, const ApiError& error);

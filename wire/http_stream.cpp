@@ -73,6 +73,7 @@ void ConnectionStream::begin_request() {
   m_line_bytes = 0;
   m_deadline = Clock::now() + m_limits.request_timeout;
   m_breach = Breach::none;
+  m_close_after = false;
 }
 
 bool ConnectionStream::is_readable() const {

@@ -46,6 +46,12 @@ class ConnectionStream final : public httplib::Stream {
   // Tells whether the answer to the current request has begun.
   bool answered() const { return !m_deadline_on; }
 
+  // Asks that the connection close once the current request is answered.
+  void close_after() { m_close_after = true; }
+
+  // Tells whether the connection must close after the current request.
+  bool closing() const { return m_close_after; }
+
   // Returns the TLS session of an HTTPS connection, or null.
   SSL* ssl() const { return m_ssl; }
 
@@ -77,6 +83,7 @@ class ConnectionStream final : public httplib::Stream {
   std::size_t m_line_bytes = 0;  // of the current header line, without CR
   Clock::time_point m_deadline;
   Breach m_breach = Breach::none;
+  bool m_close_after = false;
 };
 
 }  // namespace livechat::wire
