@@ -26,6 +26,7 @@ constexpr std::array k_table = {
     Row{ApiErrorKind::request_timeout, 408, "request_timeout"},
     Row{ApiErrorKind::unsupported_media_type, 415, "unsupported_media_type"},
     Row{ApiErrorKind::not_implemented, 501, "not_implemented"},
+    Row{ApiErrorKind::version_not_supported, 505, "version_not_supported"},
     Row{ApiErrorKind::not_found, 404, "not_found"},
     Row{ApiErrorKind::method_not_allowed, 405, "method_not_allowed"},
     Row{ApiErrorKind::unauthorized, 401, "unauthorized"},
@@ -69,7 +70,8 @@ ApiError error_for_status(int status) {
     case 414:
       return {ApiErrorKind::uri_too_long, "the request's URL is longer than 8 KiB"};
     case 415:
-      return {ApiErrorKind::unsupported_media_type, "this endpoint takes JSON, not this media type"};
+      return {ApiErrorKind::unsupported_media_type,
+              "this endpoint takes JSON, not this media type"};
     case 501:
       return {ApiErrorKind::not_implemented, "not implemented"};
     case 503:

@@ -19,6 +19,7 @@ enum class ApiErrorKind {
   request_timeout,
   unsupported_media_type,
   not_implemented,
+  version_not_supported,
   not_found,
   method_not_allowed,
   too_many_clients,

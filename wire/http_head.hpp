@@ -1,0 +1,50 @@
+#pragma once
+
+// The head of an HTTP/1.1 request (its request line and headers) read strictly, as RFC 9112
+// asks, before cpp-httplib sees it. A head that two readers could take two ways (a proxy in
+// front and this server, say) is refused instead of guessed at: that is how requests are
+// smuggled.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wire/errors.hpp"
+#include "wire/result.hpp"
+
+namespace livechat::wire {
+
+// How large a head and the body it announces may be.
+struct HeadLimits {
+  // The request line and headers together, in bytes.
+  std::size_t max_head_bytes = 32 * 1024;
+  // One line with its CRLF; cpp-httplib 0.11.4 takes no longer request line or header line.
+  std::size_t max_line_bytes = 8192;
+  // The body a Content-Length may announce.
+  std::size_t max_body_bytes = 1024 * 1024;
+};
+
+// What a head says about its request and the body that follows it.
+struct RequestHead {
+  std::string method;
+  std::string target;
+  std::uint64_t content_length = 0;  // zero without a Content-Length
+  bool chunked = false;              // Transfer-Encoding: chunked
+  std::string origin;                // the Origin header, for CORS on an error answer
+};
+
+// Returns the size of the head at the start of `bytes` through its blank line, or 0 while the
+// blank line has not arrived.
+std::size_t head_size(std::string_view bytes);
+
+// Checks the start of a head that is still arriving: an error once a line, or the whole, has
+// grown past its limit; the same error parse_head would give the whole head.
+std::optional<ApiError> check_partial_head(std::string_view bytes, const HeadLimits& limits);
+
+// Reads a whole head (through its blank line, as head_size measures it); the error is the
+// answer, after which the connection must close.
+Result<RequestHead, ApiError> parse_head(std::string_view head, const HeadLimits& limits);
+
+}  // namespace livechat::wire
