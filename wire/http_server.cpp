@@ -54,23 +54,67 @@ ApiError request_error(int status) {
   if (breach == Breach::too_slow) {
     return {ApiErrorKind::request_timeout, "the request did not arrive in time"};
   }
-  if (breach == Breach::headers_too_large) {
-    return {ApiErrorKind::headers_too_large, "the request's headers are too large"};
-  }
   return error_for_status(status);
 }
 
-// Returns a whole HTTP response carrying an error, for the few answers written outside
-// cpp-httplib; the connection closes after it.
-std::string closing_error_reply(const ApiError& error) {
+// Returns the reason phrase of a status livechat answers with outside cpp-httplib.
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Bad Request";
+  }
+}
+
+// Returns a whole HTTP response carrying an error, for the answers written outside cpp-httplib
+// (to requests refused before it reads them); the connection closes after it. `allow_origin`
+// is the Access-Control-Allow-Origin to send, if any.
+std::string closing_error_reply(const ApiError& error, std::string_view allow_origin = {}) {
   const int status = http_status(error.kind);
-  const char* reason = status == 408   ? "Request Timeout"
-                       : status == 431 ? "Request Header Fields Too Large"
-                                       : "Bad Request";
   std::string body = render_error(error) + "\n";
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
+  std::string reply =
+      "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n";
+  if (!allow_origin.empty()) {
+    reply += "Access-Control-Allow-Origin: " + std::string(allow_origin) + "\r\n";
+  }
+  return reply + "Connection: close\r\n\r\n" + body;
+}
+
+// Closes our side for writing, then reads and drops what the client still sends, for a
+// moment: closing a socket with unread bytes resets it, and the client could lose the answer.
+void linger_close(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  char sink[4096];
+  std::size_t dropped = 0;
+  while (dropped < 256 * 1024) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      return;
+    }
+    ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    if (n <= 0) {
+      return;
+    }
+    dropped += static_cast<std::size_t>(n);
+  }
 }
 
 struct ConnectionStart {
@@ -106,7 +150,8 @@ HttpServer::HttpServer(HttpServerOptions options)
   m_limits->read_timeout = m_options.read_timeout;
   m_limits->write_timeout = m_options.write_timeout;
   m_limits->request_timeout = m_options.request_timeout;
-  m_limits->max_header_bytes = m_options.max_header_bytes;
+  m_limits->head.max_head_bytes = m_options.max_header_bytes;
+  m_limits->head.max_body_bytes = m_options.max_body_bytes;
   auto& server = *m_backend;
   server.set_socket_options([](socket_t fd) {
     int yes = 1;
@@ -123,6 +168,9 @@ HttpServer::HttpServer(HttpServerOptions options)
       [this](const httplib::Request& req, const httplib::Response& res) { finished(req, res); });
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_routed = std::chrono::steady_clock::now();
+    if (t_stream != nullptr && t_stream->closing()) {
+      res.set_header("Connection", "close");
+    }
     add_security_headers(res);
     add_cors_headers(req, res, m_options.allowed_origins);
     if (req.method == "OPTIONS") {
@@ -141,6 +189,11 @@ HttpServer::HttpServer(HttpServerOptions options)
         add_security_headers(res);
         add_cors_headers(req, res, m_options.allowed_origins);
         if (res.body.empty()) {
+          // cpp-httplib refused the request itself: whatever it did not read of it goes with
+          // the connection (a miss on the route table is an ordinary answer).
+          if (res.status != 404) {
+            close_after(res);
+          }
           send_error(res, request_error(res.status));
         }
         return httplib::Server::HandlerResponse::Handled;
@@ -295,6 +348,15 @@ void HttpServer::spawn_connection(int fd) {
   }
 }
 
+void HttpServer::serve_socket(int fd) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_open.emplace(fd, socket_cookie(fd));
+  }
+  ++m_connections;
+  run_connection(fd);
+}
+
 void* HttpServer::connection_main(void* arg) {
   std::unique_ptr<ConnectionStart> start(static_cast<ConnectionStart*>(arg));
   start->server->run_connection(start->fd);
@@ -303,22 +365,12 @@ void* HttpServer::connection_main(void* arg) {
 
 void HttpServer::run_connection(int fd) {
   SSL* ssl = nullptr;
+  bool linger = false;  // the client may still be sending: drain before closing
   if (!m_tls_on || (ssl = accept_tls(fd)) != nullptr) {
     ConnectionStream stream(fd, ssl, *m_limits);
     t_stream = &stream;
     try {
-      // Kept alive until the client closes it, goes quiet, or a request breaks a limit.
-      while (!m_stopping.load() &&
-             stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
-        stream.begin_request();
-        if (!m_backend->serve(stream) || stream.breach() != Breach::none || stream.closing()) {
-          if (stream.breach() != Breach::none && !stream.answered()) {
-            // Cut off inside its request line, where cpp-httplib answers nothing.
-            answer_breach(stream);
-          }
-          break;
-        }
-      }
+      linger = !serve_requests(stream);
     } catch (const std::exception& e) {
       spdlog::error("connection failed: {}", e.what());
     }
@@ -329,12 +381,64 @@ void HttpServer::run_connection(int fd) {
     ERR_clear_error();
     SSL_free(ssl);
   }
+  if (linger) {
+    linger_close(fd);
+  }
   std::lock_guard lock(m_mutex);
   ::shutdown(fd, SHUT_RDWR);
   ::close(fd);
   m_open.erase(fd);
   --m_connections;
   m_drained.notify_all();
+}
+
+bool HttpServer::serve_requests(ConnectionStream& stream) {
+  // Kept alive until the client closes it, goes quiet, or a request is refused: nothing after a
+  // refused request is read as a request, since where it ends cannot be trusted.
+  while (!m_stopping.load() && stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
+    stream.begin_request();
+    auto head = stream.read_head();
+    if (!head) {
+      return true;  // gone before its head was whole
+    }
+    if (!*head) {
+      const auto& error = head->error();
+      spdlog::debug("request refused before it was read: {}", error.message);
+      std::string reply = closing_error_reply(error, allowed_origin(""));
+      [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
+      return false;
+    }
+    const RequestHead& request = head->value();
+    if (request.chunked) {
+      // Its end is cpp-httplib's to find, not counted here: the connection ends with it.
+      stream.close_after();
+    }
+    if (!m_backend->serve(stream)) {
+      return true;
+    }
+    if (stream.breach() != Breach::none) {
+      if (!stream.answered()) {
+        answer_breach(stream);  // cut off where cpp-httplib answers nothing
+      }
+      return false;
+    }
+    // A body not read to its end leaves bytes that are no request of the client's.
+    if (stream.closing() || stream.body_bytes_read() != request.content_length) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string HttpServer::allowed_origin(std::string_view origin) const {
+  const auto& allowed = m_options.allowed_origins;
+  if (std::find(allowed.begin(), allowed.end(), "*") != allowed.end()) {
+    return "*";
+  }
+  if (!origin.empty() && std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) {
+    return std::string(origin);
+  }
+  return {};
 }
 
 void HttpServer::answer_breach(ConnectionStream& stream) {

@@ -110,6 +110,10 @@ class HttpServer {
   // Binds and starts accepting; returns the bound port (useful with port 0).
   Result<int> start();
 
+  // Serves one connected socket on the calling thread until the connection ends, then closes
+  // it: the connection loop without the listener (a fuzz target feeds it a socket pair).
+  void serve_socket(int fd);
+
   // Stops accepting, lets open connections finish for the drain timeout, then cuts them.
   void stop();
 
@@ -148,6 +152,11 @@ class HttpServer {
   void accept_loop();
   void spawn_connection(int fd);
   void run_connection(int fd);
+  // Serves the requests of one connection in turn; false when it ends on a refused request,
+  // whose sender may still be writing.
+  bool serve_requests(ConnectionStream& stream);
+  // Returns the Access-Control-Allow-Origin an answer to `origin` gets, or "" for none.
+  std::string allowed_origin(std::string_view origin) const;
   // Answers a request cut off by a limit before cpp-httplib could answer it.
   void answer_breach(ConnectionStream& stream);
   // Does the TLS handshake within the request timeout; null if it failed (the socket stays open).

@@ -13,6 +13,12 @@
 namespace livechat::wire {
 namespace {
 
+// What one read from the transport asks for at most.
+constexpr std::size_t k_read_size = 4096;
+// A buffer grown past this by a large head is given back once it is empty: thousands of
+// streams park on their connections.
+constexpr std::size_t k_kept_buffer = 2 * k_read_size;
+
 int to_ms(std::chrono::milliseconds d) {
   return static_cast<int>(std::clamp<long long>(d.count(), 0, 1'000'000'000));
 }
@@ -49,7 +55,7 @@ ConnectionStream::ConnectionStream(int fd, SSL* ssl, const StreamLimits& limits)
     : m_fd(fd), m_ssl(ssl), m_limits(limits) {}
 
 bool ConnectionStream::has_buffered() const {
-  return m_begin < m_end || (m_ssl != nullptr && SSL_pending(m_ssl) > 0);
+  return m_begin < m_buffer.size() || (m_ssl != nullptr && SSL_pending(m_ssl) > 0);
 }
 
 bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout, int wake_fd) {
@@ -67,13 +73,36 @@ bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout, int w
 }
 
 void ConnectionStream::begin_request() {
-  m_in_head = true;
   m_deadline_on = true;
   m_head_bytes = 0;
-  m_line_bytes = 0;
+  m_served = 0;
   m_deadline = Clock::now() + m_limits.request_timeout;
   m_breach = Breach::none;
   m_close_after = false;
+}
+
+std::optional<Result<RequestHead, ApiError>> ConnectionStream::read_head() {
+  for (;;) {
+    // RFC 9112 2.2: empty lines before a request line are passed over.
+    while (m_buffer.compare(m_begin, 2, "\r\n") == 0) {
+      m_begin += 2;
+    }
+    std::string_view pending = std::string_view(m_buffer).substr(m_begin);
+    std::size_t size = head_size(pending);
+    if (size > 0) {
+      m_head_bytes = size;
+      return parse_head(pending.substr(0, size), m_limits.head);
+    }
+    if (auto error = check_partial_head(pending, m_limits.head)) {
+      return *error;
+    }
+    if (!fill()) {
+      if (m_timed_out && !pending.empty()) {
+        return ApiError{ApiErrorKind::request_timeout, "the request did not arrive in time"};
+      }
+      return std::nullopt;
+    }
+  }
 }
 
 bool ConnectionStream::is_readable() const {
@@ -85,6 +114,7 @@ bool ConnectionStream::is_writable() const {
 }
 
 bool ConnectionStream::fill() {
+  m_timed_out = false;
   if (m_breach != Breach::none) {
     return false;
   }
@@ -97,63 +127,42 @@ bool ConnectionStream::fill() {
       wait = std::max(std::min(wait, left), std::chrono::milliseconds(0));
     }
     if (!wait_for(m_fd, POLLIN, wait)) {
+      m_timed_out = true;
       if (deadline_first) {
         m_breach = Breach::too_slow;
       }
       return false;
     }
   }
-  m_begin = m_end = 0;
+  if (m_begin == m_buffer.size()) {
+    m_buffer.clear();
+    m_begin = 0;
+    if (m_buffer.capacity() > k_kept_buffer) {
+      m_buffer.shrink_to_fit();
+    }
+  }
+  const std::size_t had = m_buffer.size();
+  m_buffer.resize(had + k_read_size);
+  ssize_t n = -1;
   if (m_ssl != nullptr) {
-    int n = SSL_read(m_ssl, m_buffer, sizeof m_buffer);
-    if (n <= 0) {
-      return false;
-    }
-    m_end = static_cast<std::size_t>(n);
-    return true;
+    n = SSL_read(m_ssl, m_buffer.data() + had, static_cast<int>(k_read_size));
+  } else {
+    do {
+      n = ::recv(m_fd, m_buffer.data() + had, k_read_size, 0);
+    } while (n < 0 && errno == EINTR);
   }
-  for (;;) {
-    ssize_t n = ::recv(m_fd, m_buffer, sizeof m_buffer, 0);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    m_end = static_cast<std::size_t>(n);
-    return true;
-  }
-}
-
-void ConnectionStream::scan_head(const char* data, std::size_t size) {
-  for (std::size_t i = 0; i < size && m_in_head; ++i) {
-    char c = data[i];
-    if (c == '\n') {
-      if (m_line_bytes == 0 && m_head_bytes > 0) {
-        m_in_head = false;  // the blank line: the body follows
-      }
-      m_line_bytes = 0;
-    } else if (c != '\r') {
-      ++m_line_bytes;
-    }
-    ++m_head_bytes;
-  }
+  m_buffer.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  return n > 0;
 }
 
 ssize_t ConnectionStream::read(char* ptr, std::size_t size) {
-  if (m_begin == m_end && !fill()) {
+  if (m_begin == m_buffer.size() && !fill()) {
     return -1;
   }
-  std::size_t n = std::min(size, m_end - m_begin);
-  if (m_in_head) {
-    if (m_head_bytes + n > m_limits.max_header_bytes) {
-      m_breach = Breach::headers_too_large;
-      return -1;
-    }
-    scan_head(m_buffer + m_begin, n);
-  }
-  std::memcpy(ptr, m_buffer + m_begin, n);
+  std::size_t n = std::min(size, m_buffer.size() - m_begin);
+  std::memcpy(ptr, m_buffer.data() + m_begin, n);
   m_begin += n;
+  m_served += n;
   return static_cast<ssize_t>(n);
 }
 

@@ -9,7 +9,11 @@
 #include <httplib.h>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+
+#include "wire/http_head.hpp"
 
 namespace livechat::wire {
 
@@ -19,12 +23,12 @@ struct StreamLimits {
   std::chrono::milliseconds write_timeout{5000};
   // A request (its head and body) must arrive whole within this, however it trickles in.
   std::chrono::milliseconds request_timeout{20'000};
-  // The request line and headers of one request, in bytes.
-  std::size_t max_header_bytes = 32 * 1024;
+  // What a request's head and announced body may be.
+  HeadLimits head;
 };
 
 // Why a read ended a request early.
-enum class Breach { none, too_slow, headers_too_large };
+enum class Breach { none, too_slow };
 
 class ConnectionStream final : public httplib::Stream {
  public:
@@ -37,8 +41,15 @@ class ConnectionStream final : public httplib::Stream {
   // the connection closed, or `wake_fd` became readable (the server is stopping).
   bool wait_for_request(std::chrono::milliseconds timeout, int wake_fd);
 
-  // Starts the clock and the header budget of the next request.
+  // Starts the clock of the next request.
   void begin_request();
+
+  // Reads the next request's head whole and checks it (wire/http_head); cpp-httplib reads it
+  // afterwards from what was buffered. Null without an error: the client went away first.
+  std::optional<Result<RequestHead, ApiError>> read_head();
+
+  // Returns how many bytes of the current request's body were read.
+  std::uint64_t body_bytes_read() const { return m_served - m_head_bytes; }
 
   // Tells which limit, if any, a read of the current request broke.
   Breach breach() const { return m_breach; }
@@ -64,25 +75,22 @@ class ConnectionStream final : public httplib::Stream {
   socket_t socket() const override { return m_fd; }
 
  private:
-  // Reads what the transport has into the buffer, waiting at most until the deadline;
-  // false on end of stream, error or a broken limit.
+  // Reads what the transport has onto the end of the buffer, waiting at most until the
+  // deadline; false on end of stream, error or a broken limit.
   bool fill();
-  // Counts bytes handed to cpp-httplib against the head of the request until its blank line.
-  void scan_head(const char* data, std::size_t size);
   bool has_buffered() const;
 
   int m_fd;
   SSL* m_ssl;
   StreamLimits m_limits;
-  char m_buffer[4096];
-  std::size_t m_begin = 0;
-  std::size_t m_end = 0;
-  bool m_in_head = false;      // reading the request line and headers
-  bool m_deadline_on = false;  // until the response starts
-  std::size_t m_head_bytes = 0;
-  std::size_t m_line_bytes = 0;  // of the current header line, without CR
+  std::string m_buffer;            // read from the transport, not yet handed to cpp-httplib
+  std::size_t m_begin = 0;         // the first byte of m_buffer not yet handed on
+  bool m_deadline_on = false;      // until the response starts
+  std::uint64_t m_head_bytes = 0;  // of the current request
+  std::uint64_t m_served = 0;      // of the current request handed to cpp-httplib
   Clock::time_point m_deadline;
   Breach m_breach = Breach::none;
+  bool m_timed_out = false;  // the last fill() waited in vain
   bool m_close_after = false;
 };
 
