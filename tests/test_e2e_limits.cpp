@@ -11,57 +11,12 @@
 
 #include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/raw_connection.hpp"
 
 using namespace livechat::test;
 using json = nlohmann::json;
 
 namespace {
-
-// A plain TCP connection that writes exactly what it is told, when it is told.
-class RawConnection {
- public:
-  explicit RawConnection(int port) { m_fd = connect_loopback(port); }
-  ~RawConnection() { ::close(m_fd); }
-
-  // Sends bytes; false once the server has closed the connection.
-  bool send(const std::string& text) {
-    return ::send(m_fd, text.data(), text.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(text.size());
-  }
-
-  // Reads what arrived within `wait`; true if anything did (or the connection ended).
-  bool read_some(std::chrono::milliseconds wait) {
-    pollfd p{m_fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) {
-      return false;
-    }
-    char buffer[4096];
-    ssize_t n = ::recv(m_fd, buffer, sizeof buffer, 0);
-    if (n <= 0) {
-      m_ended = true;
-      return true;
-    }
-    m_received.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  // Reads until the server closes the connection (10 s at most).
-  void read_to_end() {
-    for (int i = 0; i < 100 && !m_ended; ++i) {
-      read_some(100ms);
-    }
-  }
-
-  int status() const { return m_received.size() > 12 ? std::stoi(m_received.substr(9, 3)) : 0; }
-  json body() const { return json::parse(m_received.substr(m_received.find("\r\n\r\n") + 4)); }
-  bool ended() const { return m_ended; }
-  const std::string& received() const { return m_received; }
-
- private:
-  int m_fd = -1;
-  std::string m_received;
-  bool m_ended = false;
-};
 
 std::string padded_request(int headers) {
   std::string request = "GET /health HTTP/1.1\r\nHost: localhost\r\n";
@@ -79,7 +34,7 @@ TEST_CASE("request limits", "[e2e]") {
     const int port = server.port("notification");
     RawConnection small(port);
     REQUIRE(small.send(padded_request(30)));  // about 3.5 KiB
-    small.read_some(10s);
+    small.read_responses(1);
     CHECK(small.status() == 200);
 
     RawConnection large(port);
@@ -87,7 +42,7 @@ TEST_CASE("request limits", "[e2e]") {
     large.read_to_end();
     CHECK(large.ended());
     REQUIRE(large.status() == 431);
-    CHECK(large.body()["code"] == "headers_too_large");
+    CHECK(json::parse(large.responses().at(0).body)["code"] == "headers_too_large");
   }
 
   SECTION("headers trickling in past --request-timeout get a 408; others are served meanwhile") {
@@ -110,7 +65,7 @@ TEST_CASE("request limits", "[e2e]") {
     CHECK(served_meanwhile);
     CHECK(slow.ended());
     REQUIRE(slow.status() == 408);
-    CHECK(slow.body()["code"] == "request_timeout");
+    CHECK(json::parse(slow.responses().at(0).body)["code"] == "request_timeout");
   }
 
   SECTION("a request line that stops halfway gets a 408 too; a URL over 8 KiB gets a JSON 414") {
@@ -123,7 +78,7 @@ TEST_CASE("request limits", "[e2e]") {
     }
     slow.read_to_end();
     REQUIRE(slow.status() == 408);
-    CHECK(slow.body()["code"] == "request_timeout");
+    CHECK(json::parse(slow.responses().at(0).body)["code"] == "request_timeout");
     CHECK(slow.ended());
 
     httplib::Client client("127.0.0.1", port);
@@ -143,7 +98,7 @@ TEST_CASE("request limits", "[e2e]") {
         "Content-Length: 100\r\n\r\n{\"content\":"));
     stalled.read_to_end();
     REQUIRE(stalled.status() == 408);
-    CHECK(stalled.body()["code"] == "request_timeout");
+    CHECK(json::parse(stalled.responses().at(0).body)["code"] == "request_timeout");
     CHECK(stalled.ended());
     CHECK(!post_message(port, "after the stalled one").empty());
 
