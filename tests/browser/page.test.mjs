@@ -575,6 +575,7 @@ describe('with --auth-secret, pointed elsewhere', () => {
     assert.ok(page.dialogs[0].includes(`This page (${site})`), page.dialogs[0]);
     const notice = await page.textContent('#notice-text');
     assert.ok(notice.includes(`Your token was not sent to ${serve.urls.message}`), notice);
+    assert.equal(await page.textContent('#empty'), 'Not connected');
     await page.locator('#composer').fill('not to be sent');
     await page.locator('#composer').press('Enter');
     const failed = page.locator('#log .message.own.pending[data-status="failed"]');
