@@ -47,19 +47,22 @@ bool is_loopback(std::string_view host) {
   return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0";
 }
 
-// Returns the host name of a Host header, or nothing when it is not a plain name or address.
+// Returns the host name of a Host header, in lower case, or nothing when it is not a plain name or
+// address.
 std::optional<std::string> host_name(std::string_view host_header) {
   auto endpoint = wire::parse_endpoint("http://" + std::string(host_header));
   if (!endpoint || !endpoint->base_path.empty()) {
     return std::nullopt;
   }
+  std::string host;
   for (char c : endpoint->host) {
     bool name = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
     if (!name && c != ':') {
       return std::nullopt;
     }
+    host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  return endpoint->host;
+  return host;
 }
 
 }  // namespace
@@ -77,6 +80,9 @@ ChatPage::ChatPage(const std::string& public_notify_url) : m_html(www::index_htm
   m_script_sources = block_sources(m_html, "script");
   m_style_sources = block_sources(m_html, "style");
   if (auto notify = wire::parse_endpoint(public_notify_url)) {
+    for (auto& c : notify->host) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // as browsers see it
+    }
     m_notify = *notify;
   }
 }

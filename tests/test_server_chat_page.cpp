@@ -64,6 +64,12 @@ TEST_CASE("server::ChatPage") {
           "'self' http://192.168.1.5:8081 https://192.168.1.5:8081");
     CHECK(directive(page.content_security_policy("[fe80::1]:8080"), "connect-src") ==
           "'self' http://[fe80::1]:8081 https://[fe80::1]:8081");
+    CHECK(directive(page.content_security_policy("Chat.Example.org:8080"), "connect-src") ==
+          "'self' http://chat.example.org:8081 https://chat.example.org:8081");
+    CHECK(directive(page.content_security_policy("LOCALHOST:8080"), "connect-src") ==
+          "'self' http://localhost:8081 https://localhost:8081");
+    CHECK(directive(server::ChatPage("http://LocalHost:8081").content_security_policy("lan:8080"),
+                    "connect-src") == "'self' http://lan:8081 https://lan:8081");
     CHECK(directive(page.content_security_policy("127.0.0.1:8080"), "connect-src") ==
           "'self' http://localhost:8081 https://localhost:8081");
     // A Host header that is no host name changes nothing, and cannot add to the policy.
