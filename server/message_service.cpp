@@ -9,25 +9,12 @@
 
 #include "wire/http_server.hpp"
 #include "wire/token.hpp"
-#include "www/page.hpp"
 
 namespace livechat::server {
 namespace {
 
 constexpr std::size_t k_default_history = 100;
 constexpr std::size_t k_max_history = 1000;
-constexpr std::string_view k_config_marker = "/*LIVECHAT_SERVER_CONFIG*/";
-
-// Returns the page with its configuration filled in.
-std::string configured_page(const std::string& notify_url) {
-  std::string page(www::index_html());
-  nlohmann::json config = {{"notify_url", notify_url}};
-  std::string script = "window.LIVECHAT_SERVER_CONFIG = " + config.dump() + ";";
-  if (auto at = page.find(k_config_marker); at != std::string::npos) {
-    page.replace(at, k_config_marker.size(), script);
-  }
-  return page;
-}
 
 wire::Result<HistoryQuery, wire::ApiError> parse_history(const httplib::Request& req) {
   auto bad = [](std::string message) {
@@ -72,7 +59,7 @@ MessageService::MessageService(MessageStore& store, Notifier* notifier,
     : m_store(store),
       m_notifier(notifier),
       m_options(std::move(options)),
-      m_page(configured_page(m_options.public_notify_url)) {
+      m_page(m_options.public_notify_url) {
   if (m_options.rate_limit > 0) {
     m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.rate_burst);
   }
@@ -256,10 +243,13 @@ void MessageService::install(wire::HttpServer& http) {
     res.set_content(text.str(), std::string(wire::metrics::k_content_type));
   });
 
-  // GET / -> the chat page, pointed at this deployment
-  routes.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+  // GET / -> the chat page, pointed at this deployment, allowed to talk to nothing else
+  routes.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
-    res.set_content(m_page, "text/html; charset=utf-8");
+    res.set_header("Content-Security-Policy",
+                   m_page.content_security_policy(req.get_header_value("Host")));
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_content(m_page.html(), "text/html; charset=utf-8");
   });
 }
 

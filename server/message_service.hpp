@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "server/chat_page.hpp"
 #include "server/client_limits.hpp"
 #include "server/message_store.hpp"
 #include "server/notifier.hpp"
@@ -66,7 +67,7 @@ class MessageService {
   MessageStore& m_store;
   Notifier* m_notifier;
   MessageServiceOptions m_options;
-  std::string m_page;
+  ChatPage m_page;
   std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
   std::atomic<std::uint64_t> m_accepted{0};
   std::atomic<std::uint64_t> m_rejected{0};

@@ -126,6 +126,15 @@ TEST_CASE("message service over HTTP", "[e2e]") {
     CHECK(result->body.find("window.LIVECHAT_SERVER_CONFIG = {\"notify_url\":\"http://localhost:" +
                             std::to_string(server.port("notification")) + "\"}") !=
           std::string::npos);
+    // ...and allowed to run its own inline code and reach this deployment's services, no more.
+    auto policy = result->get_header_value("Content-Security-Policy");
+    CAPTURE(policy);
+    CHECK(policy.find("default-src 'none'; script-src 'sha256-") != std::string::npos);
+    CHECK(policy.find("connect-src 'self' http://localhost:" +
+                      std::to_string(server.port("notification")) + " ") != std::string::npos);
+    CHECK(policy.find("frame-ancestors 'none'") != std::string::npos);
+    CHECK(policy.find("unsafe") == std::string::npos);
+    CHECK(result->get_header_value("X-Frame-Options") == "DENY");
   }
 
   SECTION("CORS: preflights are answered and responses carry Allow-Origin") {

@@ -40,7 +40,13 @@ export class ConsoleWatch {
   excused = [];
   #expected = new Set();
 
-  watch(page, label) {
+  /** Watches page; await it before the page loads anything. */
+  async watch(page, label) {
+    // Chromium logs what a Content-Security-Policy blocks; the page's own event says it too, in
+    // case a log line goes missing. Either one fails the run.
+    await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'}`);
+    }));
     page.on('console', (msg) => {
       if (msg.type() !== 'error' && msg.type() !== 'warning') return;
       const { url = '', lineNumber = 0 } = msg.location();

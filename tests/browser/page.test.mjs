@@ -17,6 +17,7 @@ import { ConsoleWatch, launchBrowser } from './browser.mjs';
 import {
   history, livechatBinary, mintToken, postMessage, startMessage, startNotify, startServe, stopAll,
 } from './services.mjs';
+import { closeAll, serveFile, startRecorder } from './servers.mjs';
 
 const DOCS = process.env.LIVECHAT_SCREENSHOT_DIR
   ? resolve(process.env.LIVECHAT_SCREENSHOT_DIR) + '/'
@@ -37,7 +38,7 @@ before(async () => {
 after(async () => {
   await Promise.allSettled([...contexts].map((context) => context.close()));
   await browser?.close();
-  await stopAll();
+  await Promise.all([stopAll(), closeAll()]);
 }, { timeout: 30_000 });
 
 // ---- Page helpers
@@ -46,7 +47,7 @@ after(async () => {
  * Opens the chat at baseUrl in room `room` in a fresh profile, as `name`, and waits until it is
  * live. The page is closed when test `t` ends, pass or fail (or with the rest, when `t` is null).
  */
-async function openChat(t, baseUrl, room, { name, label = name ?? 'page', viewport = DESKTOP, ...options } = {}) {
+async function openChat(t, baseUrl, room, { name, label = name ?? 'page', viewport = DESKTOP, search = '', ...options } = {}) {
   const context = await browser.newContext({ viewport, locale: 'en-US', ...options });
   contexts.add(context);
   t?.after(() => closeContext(context));
@@ -58,10 +59,38 @@ async function openChat(t, baseUrl, room, { name, label = name ?? 'page', viewpo
     }, name);
   }
   const page = await context.newPage();
-  consoleWatch.watch(page, label);
-  await page.goto(`${baseUrl}/#${room}`);
+  await consoleWatch.watch(page, label);
+  await page.goto(`${baseUrl}/${search}#${room}`);
   await waitForState(page, 'connected');
   return page;
+}
+
+/** A fresh profile's page, closed when test `t` ends; its dialogs are answered by `answer`. */
+async function newPage(t, label, answer = () => false) {
+  const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+  contexts.add(context);
+  t.after(() => closeContext(context));
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  await consoleWatch.watch(page, label);
+  page.dialogs = [];
+  page.on('dialog', (dialog) => {
+    page.dialogs.push(dialog.message());
+    return answer() ? dialog.accept() : dialog.dismiss();
+  });
+  return page;
+}
+
+/** `?message=URL&notify=URL`, both pointing at `url`, or at the two given. */
+function pointedAt(message, notify = message) {
+  return `?${new URLSearchParams({ message, notify })}`;
+}
+
+/** The parsed Content-Security-Policy of an answer: { directive: [sources] }. */
+function policyOf(res) {
+  const header = res.headers.get('content-security-policy');
+  assert.ok(header, 'no Content-Security-Policy header');
+  return Object.fromEntries(header.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name, sources]));
 }
 
 /** Ann's and Bob's pages on the same room, side by side. */
@@ -108,8 +137,8 @@ async function typeAndSend(page, text) {
   return waitForMessage(page, text);
 }
 
-async function post(baseUrl, message) {
-  const { status, body } = await postMessage(baseUrl, message);
+async function post(baseUrl, message, options) {
+  const { status, body } = await postMessage(baseUrl, message, options);
   assert.equal(status, 201, `POST /messages answered ${status}: ${JSON.stringify(body)}`);
   return body;
 }
@@ -126,7 +155,7 @@ describe('livechat serve', () => {
     t.after(() => closeContext(context));
     context.setDefaultTimeout(WAIT_MS);
     const page = await context.newPage();
-    consoleWatch.watch(page, 'file');
+    await consoleWatch.watch(page, 'file');
     const file = new URL('../../www/index.html', import.meta.url);
     file.search = `?message=${encodeURIComponent(urls.message)}&notify=${encodeURIComponent(urls.notification)}`;
     file.hash = '#fromfile';
@@ -138,6 +167,40 @@ describe('livechat serve', () => {
     const stored = await history(url, 'fromfile');
     assert.deepEqual(stored.map((m) => m.content),
       ['to a page opened from a file', 'sent from a page opened from a file']);
+  });
+
+  test('GET / answers with a strict Content-Security-Policy and X-Frame-Options: DENY', TEST, async () => {
+    const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    const policy = policyOf(res);
+    assert.deepEqual(policy['default-src'], ["'none'"]);
+    assert.deepEqual(policy['connect-src'], ["'self'", urls.notification, urls.notification.replace(/^http:/, 'https:')]);
+    for (const name of ['frame-ancestors', 'base-uri', 'form-action', 'object-src']) {
+      assert.deepEqual(policy[name], ["'none'"], name);
+    }
+    // The page's two inline scripts (its configuration and its code) and its style, by their hashes;
+    // every other test runs the page under this policy, so a wrong hash fails them too.
+    const hash = /^'sha256-[A-Za-z0-9+/]{43}='$/;
+    assert.equal(policy['script-src'].length, 2, policy['script-src'].join(' '));
+    assert.ok(policy['script-src'].every((source) => hash.test(source)), policy['script-src'].join(' '));
+    assert.equal(policy['style-src'].length, 1);
+    assert.match(policy['style-src'][0], hash);
+    // Only the page: the JSON answers need none of it.
+    assert.equal((await fetch(`${url}/health`)).headers.get('content-security-policy'), null);
+  });
+
+  test('a link that names other services gets this deployment\'s own, says so, and reaches nothing else', TEST, async (t) => {
+    const stranger = await startRecorder();
+    const page = await openChat(t, url, 'linked', { name: 'ann', search: pointedAt(stranger.url) });
+    const notice = await page.textContent('#notice-text');
+    assert.ok(notice.includes(`only the chat services of ${url}; the ?message= and ?notify= in its address are ignored`), notice);
+    await typeAndSend(page, 'through my own services');
+    await post(url, { room: 'linked', user: 'bob', content: 'over the stream' });
+    await waitForMessage(page, 'over the stream');
+    assert.deepEqual((await history(url, 'linked')).map((m) => [m.user, m.content]),
+      [['ann', 'through my own services'], ['bob', 'over the stream']]);
+    assert.deepEqual(stranger.requests, []);
   });
 
   describe('two people chatting', () => {
@@ -430,7 +493,7 @@ describe('with --auth-secret', () => {
     t.after(() => closeContext(context));
     context.setDefaultTimeout(WAIT_MS);
     const page = await context.newPage();
-    consoleWatch.watch(page, 'signed-out');
+    await consoleWatch.watch(page, 'signed-out');
     await page.goto(`${serve.urls.message}/#auth`);
     await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
     assert.equal(await page.isVisible('#token-form'), true);
@@ -461,6 +524,76 @@ describe('with --auth-secret', () => {
       await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
     });
     assert.match(await page.textContent('#token-hint'), /refused/);
+  });
+});
+
+describe('with --auth-secret, pointed elsewhere', () => {
+  const SECRET = 'another browser test secret';
+  let serve;
+  before(async () => { serve = await startServe(['--auth-secret', SECRET]); });
+
+  test('a link naming another server sends it nothing, least of all the token; the page chats at home', TEST, async (t) => {
+    const stranger = await startRecorder();
+    const page = await newPage(t, 'linked');
+    await page.goto(`${serve.urls.message}/${pointedAt(stranger.url)}#leak`);
+    await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
+    const token = mintToken('dave', SECRET);
+    await page.fill('#token', token);
+    await page.click('#token-form button');
+    await Promise.race([waitForState(page, 'connected'), stranger.reached]);
+    const leaks = stranger.requests.filter((r) => r.authorization.includes(token) || r.url.includes(token));
+    assert.deepEqual(leaks, [], 'the token reached the other server');
+    assert.deepEqual(stranger.requests, [], 'the other server was asked something');
+
+    await typeAndSend(page, 'only to my own services');
+    await post(serve.urls.message, { room: 'leak', content: 'from erin' }, { token: mintToken('erin', SECRET) });
+    await waitForMessage(page, 'from erin');
+    const stored = await history(serve.urls.message, 'leak', { token });
+    assert.deepEqual(stored.map((m) => [m.user, m.content]), [['dave', 'only to my own services'], ['erin', 'from erin']]);
+    assert.deepEqual(page.dialogs, [], 'nothing to ask: the page only talks to its own services');
+    assert.deepEqual(stranger.requests, []);
+  });
+
+  test('opened from another server, the page asks before the token goes to the services it names', TEST, async (t) => {
+    const site = await serveFile(fileURLToPath(new URL('../../www/index.html', import.meta.url)));
+    let agree = false;
+    const page = await newPage(t, 'elsewhere', () => agree);
+    const carried = [];  // requests that carried a token
+    page.on('request', (request) => {
+      if (request.headers().authorization || new URL(request.url()).searchParams.has('token')) carried.push(request.url());
+    });
+    const token = mintToken('fay', SECRET);
+    await page.goto(`${site}/${pointedAt(serve.urls.message, serve.urls.notification)}#elsewhere`);
+    await page.waitForSelector('body[data-auth="needed"]', { state: 'attached' });
+    await page.fill('#token', token);
+    await page.click('#token-form button');
+
+    // Refused: nothing carries the token, and the page says where it did not go.
+    await page.waitForFunction(() => document.getElementById('state-text').textContent === 'not connected');
+    assert.equal(page.dialogs.length, 1);
+    assert.ok(page.dialogs[0].startsWith(`Send your livechat token to ${serve.urls.message}?`), page.dialogs[0]);
+    assert.ok(page.dialogs[0].includes(`This page (${site})`), page.dialogs[0]);
+    const notice = await page.textContent('#notice-text');
+    assert.ok(notice.includes(`Your token was not sent to ${serve.urls.message}`), notice);
+    assert.equal(await page.textContent('#empty'), 'Not connected');
+    await page.locator('#composer').fill('not to be sent');
+    await page.locator('#composer').press('Enter');
+    const failed = page.locator('#log .message.own.pending[data-status="failed"]');
+    const why = await failed.locator('.error').textContent();
+    assert.ok(why.includes(`your token stays away from ${serve.urls.message}`), why);
+    assert.deepEqual(carried, []);
+    assert.deepEqual(page.dialogs.length, 1, 'asked once per origin');
+
+    // Agreed, after a reload: asked for each of the two origins, then it chats.
+    agree = true;
+    await page.reload();
+    await waitForState(page, 'connected');
+    assert.deepEqual(page.dialogs.slice(1).map((d) => d.match(/^Send your livechat token to (\S+)\?/)[1]),
+      [serve.urls.message, serve.urls.notification]);
+    const sent = await typeAndSend(page, 'sent once I agreed');
+    assert.equal(sent.user, 'fay');
+    assert.ok(carried.length > 0);
+    assert.deepEqual((await history(serve.urls.message, 'elsewhere', { token })).map((m) => m.content), ['sent once I agreed']);
   });
 });
 

@@ -168,11 +168,11 @@ export async function stopAll() {
   removeWorkDir();
 }
 
-/** POST /messages; resolves with { status, body }. */
-export async function postMessage(messageUrl, message) {
+/** POST /messages (as the user of `token`, if given); resolves with { status, body }. */
+export async function postMessage(messageUrl, message, { token = '' } = {}) {
   const res = await fetch(`${messageUrl}/messages`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(message),
     signal: AbortSignal.timeout(5_000),
   });
