@@ -12,6 +12,7 @@
 #include "server/tls_transport.hpp"
 #include "wire/auth.hpp"
 #include "wire/http_server.hpp"
+#include "wire/id.hpp"
 #include "wire/sse.hpp"
 #include "wire/token.hpp"
 
@@ -146,6 +147,25 @@ std::optional<wire::ApiError> NotifyService::notify_refusal(const httplib::Reque
                                 "(--notify-token)"};
 }
 
+std::optional<wire::ApiError> NotifyService::id_ahead_of_clock(
+    const std::vector<wire::Message>& messages) const {
+  const std::int64_t latest =
+      wire::system_micros() +
+      std::chrono::duration_cast<std::chrono::microseconds>(m_options.max_id_lead).count();
+  for (const auto& m : messages) {
+    // Ids that are not timestamps are taken as they are: any non-empty string is an id here.
+    auto micros = wire::parse_id(m.id);
+    if (micros && *micros > latest) {
+      return wire::ApiError{
+          wire::ApiErrorKind::bad_id,
+          "id " + m.id + " is more than " + std::to_string(m_options.max_id_lead.count()) +
+              " s ahead of this node's clock (" + wire::format_id(wire::system_micros()) +
+              "); nothing of this post was broadcast"};
+    }
+  }
+  return std::nullopt;
+}
+
 void NotifyService::install(wire::HttpServer& http) {
   auto& routes = http.routes();
   static const auto framing = std::make_shared<const ChunkedFraming>();
@@ -269,6 +289,11 @@ void NotifyService::install(wire::HttpServer& http) {
         if (!messages) {
           spdlog::debug("POST /notify rejected: {}", messages.error().message);
           wire::send_error(res, messages.error());
+          return;
+        }
+        if (auto ahead = id_ahead_of_clock(*messages)) {
+          spdlog::debug("POST /notify rejected: {}", ahead->message);
+          wire::send_error(res, *ahead);
           return;
         }
         auto added = m_hub.publish(*messages);

@@ -41,6 +41,10 @@ struct NotifyServiceOptions {
   // Serves POST /notify; off, the route answers a JSON 404 without reading a body (livechat
   // serve hands messages over in memory and needs no door for them).
   bool notify_route = true;
+  // A notification whose id is a timestamp (YYYYMMDDhhmmss.ffffff) later than this node's clock
+  // by more than this is refused: one id far in the future would sort after every real message.
+  // A minute covers clocks that NTP keeps in step.
+  std::chrono::seconds max_id_lead{60};
 };
 
 // The real-time side: SSE streams from a hub (resumed with Last-Event-ID), /notify to publish
@@ -65,6 +69,8 @@ class NotifyService {
                                                   const std::vector<std::string>& rooms);
   // Refuses a POST /notify from its head alone: not served here, or without the notify token.
   std::optional<wire::ApiError> notify_refusal(const httplib::Request& req) const;
+  // Refuses a batch with a timestamp-shaped id later than the clock by more than max_id_lead.
+  std::optional<wire::ApiError> id_ahead_of_clock(const std::vector<wire::Message>& messages) const;
 
   Hub& m_hub;
   NotifyServiceOptions m_options;

@@ -1,4 +1,4 @@
-// End to end: who may post to /notify, and what it takes.
+// End to end: who may post to /notify, what it takes, and what listen makes of odd ids.
 #include <httplib.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -127,6 +127,67 @@ TEST_CASE("livechat serve serves POST /notify only when asked", "[e2e]") {
     REQUIRE(posted);
     CHECK(posted->status == 200);
   }
+}
+
+TEST_CASE("odd notification ids neither go out nor hide real messages", "[e2e]") {
+  LivechatServer notify({"serve-notify", "--port", "0", "--notify-token", k_token});
+  const int port = notify.port("notification");
+
+  SECTION("a timestamp id over a minute ahead is refused with the whole batch; listen goes on") {
+    Child listen(
+        {LIVECHAT_BINARY, "listen", "--json", "--count", "3", "--url", notify.url("notification")});
+    REQUIRE(listen.wait_for_err("connected"));
+    auto forged = post_notify(port, json::array({note(id_in(0)), note("29991231235959.999999")}));
+    REQUIRE(forged);
+    CHECK(forged->status == 400);
+    CHECK(code_of(forged) == "bad_id");
+    // Ids that are not timestamps are still taken, and so is one a little ahead of the clock.
+    const std::string ahead = id_in(30);
+    for (const std::string& id : {std::string("zzzz"), ahead}) {
+      auto taken = post_notify(port, note(id));
+      REQUIRE(taken);
+      CHECK(taken->status == 200);
+    }
+    // A real message, "older" than both of those ids, still prints.
+    const std::string real = id_in(0);
+    REQUIRE(post_notify(port, note(real))->status == 200);
+    REQUIRE(listen.wait_exit(10s) == 0);
+    auto lines = listen.out_lines();
+    REQUIRE(lines.size() == 3);
+    CHECK(json::parse(lines[0])["id"] == "zzzz");
+    CHECK(json::parse(lines[1])["id"] == ahead);
+    CHECK(json::parse(lines[2])["id"] == real);
+  }
+}
+
+TEST_CASE("listen prints an id repeated after a reconnect once", "[e2e]") {
+  const int port = free_port();
+  const std::vector<std::string> args = {
+      "serve-notify", "--port", std::to_string(port), "--retry", "100", "--notify-token", k_token};
+  auto first = std::make_unique<LivechatServer>(args);
+  Child listen({LIVECHAT_BINARY, "listen", "--json", "--count", "3", "--url",
+                first->url("notification"), "--message-url",
+                "http://127.0.0.1:" + std::to_string(free_port())});
+  REQUIRE(listen.wait_for_err("connected"));
+  const std::string one = id_in(0);
+  const std::string two = id_in(1);
+  const std::string three = id_in(2);
+  REQUIRE(post_notify(port, note(one))->status == 200);
+  REQUIRE(post_notify(port, note(two))->status == 200);
+  REQUIRE(listen.wait_for_lines(2, 10s));
+  REQUIRE(first->stop() == 0);
+  first.reset();
+
+  // A new instance that got them again, in another order: whether listen resumes from its log
+  // or starts over after a reset, it hears `one` (and maybe `two`) a second time.
+  LivechatServer second(args);
+  REQUIRE(post_notify(port, json::array({note(two), note(one), note(three)}))->status == 200);
+  REQUIRE(listen.wait_exit(20s) == 0);
+  auto lines = listen.out_lines();
+  REQUIRE(lines.size() == 3);
+  CHECK(json::parse(lines[0])["id"] == one);
+  CHECK(json::parse(lines[1])["id"] == two);
+  CHECK(json::parse(lines[2])["id"] == three);
 }
 
 TEST_CASE("POST /notify checks its token before it reads a body", "[e2e]") {
