@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <memory>
 
 #include "cli/command.hpp"
@@ -17,6 +18,9 @@ struct ServeOptions {
   int port = k_default_message_port;
   int notify_port = k_default_notify_port;
   std::string public_notify_url;
+  // Messages go from one service to the other in memory, so POST /notify is served only when
+  // asked for (or with --notify-token): otherwise anyone who reaches the port could broadcast.
+  bool expose_notify = false;
 };
 
 int run_serve(const ServeOptions& o) {
@@ -30,8 +34,14 @@ int run_serve(const ServeOptions& o) {
   if (!o.message.redis_url.empty()) {
     feed = std::make_unique<server::RedisFeed>(require_redis(o.message.redis_url), hub);
   }
-  server::NotifyService notify_service(hub, notify_service_options(o.notify, o.common), feed.get());
-  wire::HttpServer notify_http(http_options(o.common, o.notify_port, k_notify_max_body));
+  auto notify_options = notify_service_options(o.notify, o.common);
+  notify_options.notify_route = o.expose_notify || !o.common.notify_token.empty();
+  if (notify_options.notify_route) {
+    warn_if_notify_open(o.common);
+  }
+  server::NotifyService notify_service(hub, notify_options, feed.get());
+  wire::HttpServer notify_http(http_options(
+      o.common, o.notify_port, std::max(o.notify.body_bytes, o.message.max_body_bytes())));
   notify_service.install(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
 
@@ -70,6 +80,10 @@ Command setup_serve(CLI::App& parent) {
          "--public-notify-url", options->public_notify_url,
          "Notification service URL for browsers (default: http[s]://localhost:<notify-port>)")
       ->envname("LIVECHAT_PUBLIC_NOTIFY_URL");
+  app->add_flag("--expose-notify", options->expose_notify,
+                "Serve POST /notify on the notification port too (also served with "
+                "--notify-token); without either it is a 404")
+      ->envname("LIVECHAT_EXPOSE_NOTIFY");
   add_message_options(*app, options->message, false);
   add_notify_options(*app, options->notify);
   add_common_options(*app, options->common);

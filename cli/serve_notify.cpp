@@ -26,7 +26,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
     feed = std::make_unique<server::RedisFeed>(require_redis(o.notify.redis_url), hub);
   }
   server::NotifyService service(hub, notify_service_options(o.notify, o.common), feed.get());
-  wire::HttpServer http(http_options(o.common, o.port, k_notify_max_body));
+  wire::HttpServer http(http_options(o.common, o.port, o.notify.body_bytes));
   service.install(http);
   start_or_throw(http, "notification service");
   const char* stop = signals.wait(tls_reloader(o.common, {&http}));
@@ -44,6 +44,7 @@ Command setup_serve_notify(CLI::App& parent) {
       "serve-notify", "Run the notification service: GET /events (SSE), POST /notify");
   add_port_option(*app, "--port", options->port, "Port to listen on", "PORT");
   add_notify_options(*app, options->notify);
+  add_notify_body_option(*app, options->notify);
   add_redis_option(*app, options->notify.redis_url);
   add_common_options(*app, options->common);
   return {app, [options] { return run_serve_notify(*options); }};

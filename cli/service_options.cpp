@@ -146,6 +146,15 @@ void add_notify_options(CLI::App& app, NotifyOptions& o) {
       ->capture_default_str();
 }
 
+void add_notify_body_option(CLI::App& app, NotifyOptions& o) {
+  app.add_option("--max-body-bytes", o.body_bytes,
+                 "Largest POST /notify body taken, in bytes; beyond it, 413 (a batch from the "
+                 "message service is at most 512 KiB of content)")
+      ->envname("LIVECHAT_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{256}, std::size_t{64 * 1024 * 1024}))
+      ->capture_default_str();
+}
+
 void add_redis_option(CLI::App& app, std::string& url) {
   app.add_option("--redis", url,
                  "Redis to scale out on, redis://host:port[/db]: one stream all nodes share "

@@ -76,9 +76,10 @@ struct MessageOptions {
   }
 };
 
-// The body a notification service takes on /notify: a batch from the message service, or one
-// message of up to 16 MiB (the most --max-message-bytes allows) with room to spare.
-inline constexpr std::size_t k_notify_max_body = 32 * 1024 * 1024;
+// The body a notification service takes by default on POST /notify: a batch from the message
+// service holds at most 256 notifications and 512 KiB of content (server/notifier.hpp), which
+// stays under 3.5 MiB even when every byte is escaped as JSON (\u0000, six bytes).
+inline constexpr std::size_t k_default_notify_body = 4 * 1024 * 1024;
 
 // Options of the notification service.
 struct NotifyOptions {
@@ -89,6 +90,8 @@ struct NotifyOptions {
   std::size_t max_lag = server::HubOptions{}.max_lag_events;
   std::size_t max_streams_per_client = server::NotifyServiceOptions{}.max_streams_per_client;
   std::string redis_url;  // empty: messages come by POST /notify
+  // Largest POST /notify body, then 413 (--max-body-bytes of serve-notify).
+  std::size_t body_bytes = k_default_notify_body;
 };
 
 void add_common_options(CLI::App& app, CommonOptions& options);
@@ -97,6 +100,8 @@ void add_port_option(CLI::App& app, const std::string& name, int& port,
                      const std::string& description, const std::string& env);
 void add_message_options(CLI::App& app, MessageOptions& options, bool with_notify_url);
 void add_notify_options(CLI::App& app, NotifyOptions& options);
+// Adds --max-body-bytes (LIVECHAT_MAX_BODY_BYTES) of a notification service alone.
+void add_notify_body_option(CLI::App& app, NotifyOptions& options);
 // Adds --redis (LIVECHAT_REDIS_URL).
 void add_redis_option(CLI::App& app, std::string& url);
 

@@ -3,13 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "wire/id.hpp"
-
 namespace livechat::client {
 namespace {
 
-// Ids remembered to drop repeats of ids that do not sort (any string can be an id on /notify).
-constexpr std::size_t k_recent_ids = 4096;
+// Ids remembered to drop repeats: a replay after a reconnect repeats at most the events a
+// service keeps for resume (--log-events, 10,000 by default).
+constexpr std::size_t k_recent_ids = 10'000;
 
 std::string describe(const StreamEnd& end) {
   if (end.kind == StreamEnd::Kind::rejected) {
@@ -41,11 +40,9 @@ void Subscriber::stop() {
 }
 
 bool Subscriber::is_new(const std::string& id) const {
-  if (m_recent.count(id) != 0) {
-    return false;
-  }
-  // livechat's ids sort by acceptance: one at or before the last delivered one was seen.
-  return m_last_id.empty() || !wire::parse_id(id) || !wire::parse_id(m_last_id) || id > m_last_id;
+  // Only what was delivered counts, never "older than the last": one odd id (far in the future,
+  // or not a timestamp at all) must not hide the real messages that follow it.
+  return m_recent.count(id) == 0;
 }
 
 void Subscriber::remember(const std::string& id) {

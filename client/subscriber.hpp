@@ -33,7 +33,8 @@ struct SubscriberStatus {
 };
 
 // Follows a notification service's stream for good: reconnects with backoff, resumes with
-// Last-Event-ID of the last message it delivered, and lets each message through exactly once.
+// Last-Event-ID of the last message it delivered, and lets each message through once (it
+// de-duplicates by the ids of the last 10,000 it delivered).
 class Subscriber {
  public:
   struct Handlers {

@@ -12,6 +12,7 @@
 #include "server/tls_transport.hpp"
 #include "wire/auth.hpp"
 #include "wire/http_server.hpp"
+#include "wire/id.hpp"
 #include "wire/sse.hpp"
 #include "wire/token.hpp"
 
@@ -127,6 +128,44 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   return start;
 }
 
+std::optional<wire::ApiError> NotifyService::notify_refusal(const httplib::Request& req) const {
+  if (!m_options.notify_route) {
+    return wire::ApiError{wire::ApiErrorKind::not_found,
+                          "POST /notify is not served here: livechat serve hands messages over in "
+                          "memory (--expose-notify or --notify-token serves it)"};
+  }
+  if (m_options.notify_token.empty()) {
+    return std::nullopt;
+  }
+  auto token = wire::bearer_token(req.get_header_value("Authorization"));
+  if (token && wire::constant_time_equal(*token, m_options.notify_token)) {
+    return std::nullopt;
+  }
+  return wire::ApiError{wire::ApiErrorKind::unauthorized,
+                        token ? "wrong notify token"
+                              : "POST /notify needs Authorization: Bearer <notify token> "
+                                "(--notify-token)"};
+}
+
+std::optional<wire::ApiError> NotifyService::id_ahead_of_clock(
+    const std::vector<wire::Message>& messages) const {
+  const std::int64_t latest =
+      wire::system_micros() +
+      std::chrono::duration_cast<std::chrono::microseconds>(m_options.max_id_lead).count();
+  for (const auto& m : messages) {
+    // Ids that are not timestamps are taken as they are: any non-empty string is an id here.
+    auto micros = wire::parse_id(m.id);
+    if (micros && *micros > latest) {
+      return wire::ApiError{
+          wire::ApiErrorKind::bad_id,
+          "id " + m.id + " is more than " + std::to_string(m_options.max_id_lead.count()) +
+              " s ahead of this node's clock (" + wire::format_id(wire::system_micros()) +
+              "); nothing of this post was broadcast"};
+    }
+  }
+  return std::nullopt;
+}
+
 void NotifyService::install(wire::HttpServer& http) {
   auto& routes = http.routes();
   static const auto framing = std::make_shared<const ChunkedFraming>();
@@ -227,46 +266,51 @@ void NotifyService::install(wire::HttpServer& http) {
   });
 
   // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
-  http.post("/notify",
-            [this](const httplib::Request& req, httplib::Response& res, const std::string& body) {
-              if (!m_options.notify_token.empty()) {
-                const std::string authorization = req.get_header_value("Authorization");
-                auto token = wire::bearer_token(authorization);
-                if (!token || !wire::constant_time_equal(*token, m_options.notify_token)) {
-                  res.set_header("WWW-Authenticate", "Bearer");
-                  wire::send_error(res, {wire::ApiErrorKind::unauthorized,
-                                         token ? "wrong notify token"
-                                               : "POST /notify needs Authorization: Bearer <notify "
-                                                 "token> (--notify-token)"});
-                  return;
-                }
-              }
-              if (m_stream != nullptr) {
-                wire::send_error(res, {wire::ApiErrorKind::wrong_mode,
-                                       "this notification service follows Redis (--redis): post "
-                                       "messages to the message service instead"});
-                return;
-              }
-              auto messages = wire::parse_notifications(body, m_options.limits);
-              if (!messages) {
-                spdlog::debug("POST /notify rejected: {}", messages.error().message);
-                wire::send_error(res, messages.error());
-                return;
-              }
-              auto added = m_hub.publish(*messages);
-              if (!added) {
-                // Streams are closing: the sender keeps the messages for the next instance.
-                res.set_header("Retry-After", "1");
-                wire::send_error(res, {wire::ApiErrorKind::unavailable,
-                                       "the notification service is shutting down"});
-                return;
-              }
-              nlohmann::json reply = {{"status", "ok"},
-                                      {"received", messages->size()},
-                                      {"duplicates", messages->size() - *added},
-                                      {"clients", m_hub.subscribers()}};
-              wire::send_json(res, 200, reply.dump());
-            });
+  // The token is checked on the request's head: a refused post's body is never read.
+  wire::HttpServer::PostOptions notify_options;
+  notify_options.gate = [this](const httplib::Request& req) { return notify_refusal(req); };
+  notify_options.refused = [](const httplib::Request&, httplib::Response& res,
+                              const wire::ApiError& error) {
+    if (error.kind == wire::ApiErrorKind::unauthorized) {
+      res.set_header("WWW-Authenticate", "Bearer");
+    }
+    wire::send_error(res, error);
+  };
+  http.post(
+      "/notify",
+      [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
+        if (m_stream != nullptr) {
+          wire::send_error(res, {wire::ApiErrorKind::wrong_mode,
+                                 "this notification service follows Redis (--redis): post "
+                                 "messages to the message service instead"});
+          return;
+        }
+        auto messages = wire::parse_notifications(body, m_options.limits);
+        if (!messages) {
+          spdlog::debug("POST /notify rejected: {}", messages.error().message);
+          wire::send_error(res, messages.error());
+          return;
+        }
+        if (auto ahead = id_ahead_of_clock(*messages)) {
+          spdlog::debug("POST /notify rejected: {}", ahead->message);
+          wire::send_error(res, *ahead);
+          return;
+        }
+        auto added = m_hub.publish(*messages);
+        if (!added) {
+          // Streams are closing: the sender keeps the messages for the next instance.
+          res.set_header("Retry-After", "1");
+          wire::send_error(
+              res, {wire::ApiErrorKind::unavailable, "the notification service is shutting down"});
+          return;
+        }
+        nlohmann::json reply = {{"status", "ok"},
+                                {"received", messages->size()},
+                                {"duplicates", messages->size() - *added},
+                                {"clients", m_hub.subscribers()}};
+        wire::send_json(res, 200, reply.dump());
+      },
+      std::move(notify_options));
 
   // GET /metrics -> Prometheus text
   routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {

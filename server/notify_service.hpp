@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,10 @@
 #include "wire/errors.hpp"
 #include "wire/message.hpp"
 #include "wire/result.hpp"
+
+namespace httplib {
+struct Request;
+}
 
 namespace livechat::wire {
 class HttpServer;
@@ -33,6 +38,13 @@ struct NotifyServiceOptions {
   std::size_t max_streams_per_client = 1'000;
   // POST /notify then needs "Authorization: Bearer <token>"; empty: anyone who reaches it.
   std::string notify_token;
+  // Serves POST /notify; off, the route answers a JSON 404 without reading a body (livechat
+  // serve hands messages over in memory and needs no door for them).
+  bool notify_route = true;
+  // A notification whose id is a timestamp (YYYYMMDDhhmmss.ffffff) later than this node's clock
+  // by more than this is refused: one id far in the future would sort after every real message.
+  // A minute covers clocks that NTP keeps in step.
+  std::chrono::seconds max_id_lead{60};
 };
 
 // The real-time side: SSE streams from a hub (resumed with Last-Event-ID), /notify to publish
@@ -55,6 +67,10 @@ class NotifyService {
   };
   wire::Result<Start, wire::ApiError> start_point(const std::string& last_event_id,
                                                   const std::vector<std::string>& rooms);
+  // Refuses a POST /notify from its head alone: not served here, or without the notify token.
+  std::optional<wire::ApiError> notify_refusal(const httplib::Request& req) const;
+  // Refuses a batch with a timestamp-shaped id later than the clock by more than max_id_lead.
+  std::optional<wire::ApiError> id_ahead_of_clock(const std::vector<wire::Message>& messages) const;
 
   Hub& m_hub;
   NotifyServiceOptions m_options;

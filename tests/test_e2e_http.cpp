@@ -178,7 +178,8 @@ TEST_CASE("message service over HTTP", "[e2e]") {
 }
 
 TEST_CASE("notification service over HTTP", "[e2e]") {
-  auto server = start_serve({"--max-clients", "3"});
+  // --expose-notify: the sections post to /notify themselves.
+  auto server = start_serve({"--max-clients", "3", "--expose-notify"});
   int notify = server.port("notification");
   int message = server.port("message");
 

@@ -223,7 +223,11 @@ void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions 
     if (options.gate) {
       if (auto refusal = options.gate(req)) {
         close_after(res);
-        send_error(res, *refusal);
+        if (options.refused) {
+          options.refused(req, res, *refusal);
+        } else {
+          send_error(res, *refusal);
+        }
         return;
       }
     }

@@ -91,8 +91,8 @@ class HttpServer {
   using Gate = std::function<std::optional<ApiError>(const httplib::Request&)>;
 
   struct PostOptions {
-    // Answers a body that cannot be read whole (too large, too slow); it must answer. Without
-    // it such a body is answered with its error.
+    // Answers a body that cannot be read whole (too large, too slow) or that the gate refused;
+    // it must answer. Without it such a body is answered with its error.
     RefusalHandler refused;
     // Checked before the body is read (a token, say), so that nobody unauthorised makes the
     // server read and hold a large body.
