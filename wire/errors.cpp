@@ -69,7 +69,8 @@ ApiError error_for_status(int status) {
     case 414:
       return {ApiErrorKind::uri_too_long, "the request's URL is longer than 8 KiB"};
     case 415:
-      return {ApiErrorKind::unsupported_media_type, "this endpoint takes JSON, not this media type"};
+      return {ApiErrorKind::unsupported_media_type,
+              "this endpoint takes JSON, not this media type"};
     case 501:
       return {ApiErrorKind::not_implemented, "not implemented"};
     case 503:
