@@ -118,8 +118,12 @@ void MessageService::render_metrics(wire::metrics::Text& text, const wire::HttpS
   }
   text.gauge("livechat_messages_stored", "Messages the store holds",
              static_cast<double>(m_store.size()));
+  auto store = m_store.health();
   text.gauge("livechat_store_reachable", "1 when the store can be reached",
-             m_store.health().reachable ? 1 : 0);
+             store.reachable ? 1 : 0);
+  text.gauge("livechat_store_writable",
+             "1 when the store takes writes (0: disk full, read-only, locked, out of memory)",
+             store.reachable && store.writable ? 1 : 0);
   if (m_notifier != nullptr) {
     auto notify = m_notifier->health();
     text.gauge("livechat_outbox_backlog", "Stored messages waiting for the notification service",
@@ -216,24 +220,33 @@ void MessageService::install(wire::HttpServer& http) {
     wire::send_json(res, 200, body);
   });
 
-  // GET /health -> {"status":"ok","service":"message",...}; 503 when the store is unreachable
+  // GET /health -> 200 {"status":"ok","service":"message",...,"store":"sqlite",
+  //                     "store_health":{"reachable":true,"writable":true},...}
+  //   store not writable (posts get 503): 200 {"status":"degraded",...,"error":"...",
+  //                     "store_health":{"reachable":true,"writable":false,"error":"..."}}
+  //   store unreachable (nothing can be served): 503 {"status":"unavailable",...}
   routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     auto store = m_store.health();
-    nlohmann::json body = {{"status", store.reachable ? "ok" : "unavailable"},
-                           {"service", "message"},
-                           {"accepted", m_accepted.load()},
-                           {"rejected", m_rejected.load()},
-                           {"stored", m_store.size()},
-                           {"store", m_store.kind()},
-                           {"auth", !m_options.auth_secret.empty()}};
-    if (!store.reachable) {
+    const bool writable = store.reachable && store.writable;
+    nlohmann::json body = {
+        {"status", !store.reachable ? "unavailable" : (writable ? "ok" : "degraded")},
+        {"service", "message"},
+        {"accepted", m_accepted.load()},
+        {"rejected", m_rejected.load()},
+        {"stored", m_store.size()},
+        {"store", m_store.kind()},
+        {"store_health", {{"reachable", store.reachable}, {"writable", writable}}},
+        {"auth", !m_options.auth_secret.empty()}};
+    if (!writable) {
       body["error"] = store.error;
+      body["store_health"]["error"] = store.error;
     }
     if (m_notifier != nullptr) {
       auto notify = m_notifier->health();
       body["notify"] = {{"reachable", notify.reachable}, {"backlog", notify.backlog}};
     }
-    wire::send_json(res, store.reachable ? 200 : 503, body.dump());
+    wire::send_json(res, store.reachable ? 200 : 503,
+                    body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   // GET /metrics -> Prometheus text

@@ -23,10 +23,12 @@ struct HistoryQuery {
   std::size_t limit = 100;
 };
 
-// Whether a store (a server it lives on) can be reached.
+// Whether a store (a server it lives on) can be reached, and whether it takes writes: a disk
+// that is full or read-only, a database locked for over a second, Redis out of memory.
 struct StoreHealth {
   bool reachable = true;
-  std::string error;
+  bool writable = true;
+  std::string error;  // why it is not reachable or not writable
 };
 
 // Where accepted messages are kept, and the outbox of those not yet handed on.
@@ -65,7 +67,7 @@ class MessageStore {
   // Names the kind of store ("sqlite", "redis") for health reports.
   virtual std::string kind() const = 0;
 
-  // Returns whether the store can be reached now, and if not, why.
+  // Returns whether the store can be reached and written now, and if not, why.
   virtual StoreHealth health() const { return {}; }
 
  protected:

@@ -16,6 +16,9 @@ constexpr std::size_t k_max_batch = 512;
 constexpr std::size_t k_chunk = 500;
 // ...and looks at no more than this many for one answer (a rare room in a busy stream).
 constexpr std::size_t k_max_scan = 100'000;
+// What a store that is not writable writes to see whether Redis takes writes again: a small
+// key that expires by itself.
+constexpr std::string_view k_probe_key = "livechat:probe";
 
 // Returns the inclusive stream bound just after (or before) a history cursor; text that is
 // not a message id stands for the stream's start ("0" sorts before every id) or end ("~").
@@ -40,7 +43,7 @@ RedisStore::RedisStore(wire::RedisAddress address, RedisStoreOptions options)
 
 RedisStore::~RedisStore() { m_queue.stop(); }
 
-void RedisStore::note(const wire::Result<redis::Value>& outcome) const {
+void RedisStore::note(const wire::Result<redis::Value>& outcome, bool write) const {
   std::lock_guard lock(m_health_mutex);
   bool reachable = outcome.ok() || outcome.error().code == "redis_error";
   if (reachable != m_health.reachable) {
@@ -50,8 +53,25 @@ void RedisStore::note(const wire::Result<redis::Value>& outcome) const {
       spdlog::warn("{}; posts are refused (503) until it is back", outcome.error().message);
     }
   }
+  // Unreachable, it takes no writes either; a write's own outcome says whether it takes them.
+  bool writable = reachable && (write ? outcome.ok() : m_health.writable);
+  if (reachable && writable != m_health.writable) {
+    if (writable) {
+      spdlog::info("Redis at {} takes writes again", m_writer.address().text());
+    } else {
+      spdlog::warn("Redis takes no writes ({}); posts are refused (503) until it does",
+                   outcome.error().message);
+    }
+  }
   m_health.reachable = reachable;
-  m_health.error = reachable ? "" : outcome.error().message;
+  m_health.writable = writable;
+  if (outcome.ok()) {
+    if (writable) {
+      m_health.error.clear();
+    }
+  } else {
+    m_health.error = outcome.error().message;
+  }
 }
 
 StoreHealth RedisStore::health() const {
@@ -61,7 +81,11 @@ StoreHealth RedisStore::health() const {
 
 std::optional<MessageStore::Batch> RedisStore::write(std::vector<wire::Draft>& drafts) {
   if (drafts.empty()) {
-    note(m_writer.read({"PING"}));
+    if (health().writable) {
+      note(m_writer.read({"PING"}));
+    } else {
+      note(m_writer.command({"SET", std::string(k_probe_key), "1", "PX", "10000"}), true);
+    }
     return Batch{};
   }
   std::vector<const wire::Draft*> pointers;
@@ -70,7 +94,7 @@ std::optional<MessageStore::Batch> RedisStore::write(std::vector<wire::Draft>& d
     pointers.push_back(&draft);
   }
   auto reply = m_writer.command(redis::append_command(pointers, m_options.max_length));
-  note(reply);
+  note(reply, true);
   if (!reply) {
     // Not retried: Redis may have appended them before the connection broke. The posts get a
     // 503 and their clients send them again.

@@ -35,11 +35,14 @@ class RedisStore final : public MessageStore {
   Batch undelivered() const override { return {}; }
   void mark_delivered(const std::string&) override {}
   std::string kind() const override { return "redis"; }
+  // Not writable from an append Redis refuses (out of memory, read-only replica) until a write
+  // succeeds; while idle and not writable, a probe write is tried every check_interval.
   StoreHealth health() const override;
 
  private:
   std::optional<Batch> write(std::vector<wire::Draft>& drafts);
-  void note(const wire::Result<redis::Value>& outcome) const;
+  // Records the outcome of a command for health(); `write`: it was a write.
+  void note(const wire::Result<redis::Value>& outcome, bool write = false) const;
 
   RedisStoreOptions m_options;
   redis::Connection m_writer;  // the queue's thread only

@@ -11,6 +11,15 @@ namespace {
 
 // One commit takes at most this many messages; more wait for the next one.
 constexpr std::size_t k_max_batch = 1024;
+// While the database takes no writes, a probe commit is tried this often, so that health
+// recovers by itself once the disk has room again, without waiting for a post...
+constexpr std::chrono::milliseconds k_probe_interval{1000};
+// ...writing a row this big: as much as the largest post by default (64 KiB of content), so
+// that it passes only where a post would pass too.
+constexpr std::int64_t k_probe_bytes = 64 * 1024;
+// A commit that has waited longer (for a lock another process holds, or a slow disk) makes
+// the store not writable for health until it is done.
+constexpr std::chrono::milliseconds k_max_commit_wait{1000};
 
 constexpr const char* k_schema = R"sql(
   CREATE TABLE IF NOT EXISTS messages (
@@ -27,6 +36,10 @@ constexpr const char* k_schema = R"sql(
     delivered_id TEXT NOT NULL
   );
   INSERT OR IGNORE INTO outbox (one, delivered_id) VALUES (1, '');
+  CREATE TABLE IF NOT EXISTS probe (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    data BLOB NOT NULL
+  );
 )sql";
 
 constexpr const char* k_columns = "id, content, user, room, timestamp";
@@ -38,7 +51,7 @@ wire::Message read_message(const sqlite::Statement& row) {
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock)
-    : MessageStore(k_max_batch), m_ids(std::move(clock)) {
+    : MessageStore(k_max_batch, k_probe_interval), m_ids(std::move(clock)) {
   m_db = std::make_unique<sqlite::Database>(path);
   bool memory = path == ":memory:" || path.empty();
   // Checks that the file is a database at all before changing anything.
@@ -67,6 +80,8 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
       "INSERT INTO messages (id, content, user, room, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)");
   m_mark = std::make_unique<sqlite::Statement>(*m_db,
                                                "UPDATE outbox SET delivered_id = ?1 WHERE one = 1");
+  m_probe = std::make_unique<sqlite::Statement>(
+      *m_db, "INSERT OR REPLACE INTO probe (one, data) VALUES (1, randomblob(?1))");
   m_queue.start([this](std::vector<wire::Draft>& drafts) { return write(drafts); });
 }
 
@@ -80,7 +95,10 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
   }
   const bool cursor_moved = delivered != m_delivered;
   if (drafts.empty() && !cursor_moved) {
-    return Batch{};
+    if (health().writable) {
+      return Batch{};
+    }
+    return probe() ? std::optional<Batch>(Batch{}) : std::nullopt;
   }
   Batch batch;
   batch.reserve(drafts.size());
@@ -89,6 +107,7 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
     batch.push_back({std::move(stamp.id), std::move(draft.content), std::move(draft.user),
                      std::move(draft.room), std::move(stamp.timestamp)});
   }
+  begin_commit();
   try {
     // Readers share the connection only for ":memory:"; a file's readers go on meanwhile.
     std::unique_lock read_lock(m_read_mutex, std::defer_lock);
@@ -115,12 +134,76 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
     m_insert->reset();
     m_mark->reset();
     spdlog::error("cannot store {} messages: {}", batch.size(), e.what());
+    note_commit(e.what());
     return std::nullopt;  // a failed cursor update is retried with the next commit
   }
+  note_commit("");
   std::lock_guard lock(m_mutex);
   m_delivered = delivered;
   m_count += batch.size();
   return batch;
+}
+
+bool SqliteStore::probe() {
+  begin_commit();
+  std::unique_lock read_lock(m_read_mutex, std::defer_lock);
+  if (m_read_db == m_db.get()) {
+    read_lock.lock();
+  }
+  try {
+    sqlite::Transaction transaction(*m_db);
+    m_probe->bind(1, k_probe_bytes);
+    m_probe->step();
+    m_probe->reset();
+    transaction.commit();
+  } catch (const sqlite::Error& e) {
+    m_probe->reset();
+    spdlog::debug("the database still takes no writes: {}", e.what());
+    note_commit(e.what());
+    return false;
+  }
+  note_commit("");
+  try {
+    m_db->exec("DELETE FROM probe");  // its pages are free again for messages
+  } catch (const sqlite::Error& e) {
+    spdlog::debug("cannot remove the probe row: {}", e.what());
+  }
+  return true;
+}
+
+void SqliteStore::begin_commit() {
+  std::lock_guard lock(m_health_mutex);
+  m_commit_began = std::chrono::steady_clock::now();
+  m_committing = true;
+}
+
+void SqliteStore::note_commit(const std::string& error) {
+  std::lock_guard lock(m_health_mutex);
+  m_committing = false;
+  const bool writable = error.empty();
+  if (writable != m_health.writable) {
+    if (writable) {
+      spdlog::info("the database takes writes again");
+    } else {
+      spdlog::warn(
+          "the database takes no writes ({}); posts are refused (503) and /health says "
+          "degraded until a commit succeeds (tried every second)",
+          error);
+    }
+  }
+  m_health.writable = writable;
+  m_health.error = error;
+}
+
+StoreHealth SqliteStore::health() const {
+  std::lock_guard lock(m_health_mutex);
+  StoreHealth health = m_health;
+  if (health.writable && m_committing &&
+      std::chrono::steady_clock::now() - m_commit_began > k_max_commit_wait) {
+    health.writable = false;
+    health.error = "a commit has waited over a second (the database is locked or the disk slow)";
+  }
+  return health;
 }
 
 wire::Result<MessageStore::Batch> SqliteStore::query(const HistoryQuery& q) const {

@@ -231,6 +231,51 @@ TEST_CASE("user tokens", "[e2e]") {
     CHECK(json::parse(history->body).size() == 2);
   }
 
+  SECTION("a token over 4096 bytes is token_too_long on both services, header and ?token=") {
+    const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                     3600;
+    auto long_token = hs256_token(secret, R"({"sub":"alice","exp":)" + std::to_string(exp) +
+                                              R"(,"pad":")" + std::string(4500, 'x') + R"("})");
+    REQUIRE(long_token.size() > 4096);
+    auto refused = post_with(long_token, R"({"content":"hi"})");
+    CHECK(refused.status == 401);
+    CHECK(code_of(refused) == "token_too_long");
+    CHECK(refused.get_header_value("WWW-Authenticate") == "Bearer");
+    auto by_query = client.Get("/messages?token=" + long_token);
+    REQUIRE(by_query);
+    CHECK(by_query->status == 401);
+    CHECK(code_of(*by_query) == "token_too_long");
+    SseClient stream_header(notify, "/events", {{"Authorization", "Bearer " + long_token}});
+    SseClient stream_query(notify, "/events?token=" + long_token);
+    for (auto* stream : {&stream_header, &stream_query}) {
+      REQUIRE(stream->wait_ended());
+      CHECK(stream->status() == 401);
+      CHECK(json::parse(stream->raw())["code"] == "token_too_long");
+    }
+  }
+
+  SECTION("a token not valid until later (nbf) is refused; one valid since earlier posts") {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto with_nbf = [&](long long nbf) {
+      return hs256_token(secret, R"({"sub":"alice","exp":)" + std::to_string(now + 3600) +
+                                     R"(,"nbf":)" + std::to_string(nbf) + "}");
+    };
+    auto early = post_with(with_nbf(now + 600), R"({"content":"too early"})");
+    CHECK(early.status == 401);
+    CHECK(code_of(early) == "unauthorized");
+    CHECK(json::parse(early.body)["error"].get<std::string>().find("nbf") != std::string::npos);
+    SseClient stream(notify, "/events?token=" + with_nbf(now + 600));
+    REQUIRE(stream.wait_ended());
+    CHECK(stream.status() == 401);
+    auto valid = post_with(with_nbf(now - 10), R"({"content":"in time"})");
+    CHECK(valid.status == 201);
+    CHECK(json::parse(valid.body)["user"] == "alice");
+  }
+
   SECTION("send and listen take --token (or LIVECHAT_TOKEN)") {
     Child listen({LIVECHAT_BINARY, "listen", "--url", server.url("notification"), "--message-url",
                   server.url("message"), "--json", "--count", "1"},

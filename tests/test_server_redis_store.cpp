@@ -95,4 +95,28 @@ TEST_CASE("server::RedisStore", "[redis]") {
     // The append-only file kept the first one through the restart.
     CHECK(store.size() == 2);
   }
+
+  SECTION("Redis out of memory: posts fail and health says not writable; room again: writable") {
+    server::RedisStoreOptions options;
+    options.check_interval = std::chrono::milliseconds(50);
+    server::RedisStore store(address(redis), options);
+    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(1))));
+    CHECK(store.health().writable);
+    server::redis::Connection admin(address(redis), std::chrono::milliseconds(2000));
+    REQUIRE(admin.command({"CONFIG", "SET", "maxmemory", "1"}));
+    CHECK_FALSE(store.wait_stored(store.enqueue(numbered_draft(2))));
+    auto health = store.health();
+    CHECK(health.reachable);
+    CHECK_FALSE(health.writable);
+    CHECK(health.error.find("OOM") != std::string::npos);
+    // Idle, it stays so: a PING alone is no proof that Redis takes writes.
+    CHECK_FALSE(livechat::test::eventually([&] { return store.health().writable; },
+                                           std::chrono::milliseconds(300)));
+    REQUIRE(admin.command({"CONFIG", "SET", "maxmemory", "0"}));
+    // No post needed: the store's probe write finds Redis writable again.
+    REQUIRE(livechat::test::eventually([&] { return store.health().writable; }));
+    CHECK(store.health().error.empty());
+    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(3))));
+    CHECK(store.size() == 2);
+  }
 }

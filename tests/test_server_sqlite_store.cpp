@@ -15,6 +15,7 @@ using namespace livechat;
 using livechat::test::ids_of;
 using livechat::test::numbered_draft;
 using livechat::test::TempDir;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -107,6 +108,30 @@ TEST_CASE("server::SqliteStore") {
     auto next = reopened.wait_stored(reopened.enqueue(numbered_draft(5)));
     REQUIRE(next);
     CHECK(next->id == id(5));
+  }
+
+  SECTION("a database another process holds locked: not writable after a second; free: writable") {
+    server::SqliteStore store(dir.file("a.db"), still_clock);
+    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(0))));
+    CHECK(store.health().writable);
+    server::sqlite::Database other(dir.file("a.db"));
+    other.exec("BEGIN IMMEDIATE");  // the write lock, as another writer would hold it
+    auto ticket = store.enqueue(numbered_draft(1));
+    // The commit waits for the lock (up to 5 s); after a second, health says so.
+    REQUIRE(livechat::test::eventually([&] { return !store.health().writable; }, 4s));
+    CHECK(store.health().reachable);
+    CHECK(store.health().error.find("locked") != std::string::npos);
+    // Held past SQLite's own 5 s wait, the commit fails: the post is refused, and health keeps
+    // the database's reason.
+    CHECK_FALSE(store.wait_stored(ticket));
+    CHECK_FALSE(store.health().writable);
+    CHECK(store.health().error == "database is locked");
+    other.exec("ROLLBACK");
+    // No post needed: the store's own probe commit finds it writable again.
+    REQUIRE(livechat::test::eventually([&] { return store.health().writable; }, 10s));
+    CHECK(store.health().error.empty());
+    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(2))));
+    CHECK(store.size() == 2);
   }
 
   SECTION("a file that is not a database is a clear error") {

@@ -3,33 +3,21 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "tests/support/helpers.hpp"
 #include "wire/token.hpp"
 
 using namespace livechat::wire;
+using livechat::test::base64url;
+using livechat::test::hs256_token;
 using namespace std::chrono_literals;
 
 namespace {
 
 const auto k_now = std::chrono::system_clock::time_point{} + 1'800'000'000s;
 
-// Base64url without padding, for hand-made tokens.
-std::string base64url(const std::string& in) {
-  static const char* k_abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  int bits = 0;
-  unsigned value = 0;
-  for (unsigned char c : in) {
-    value = (value << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      out.push_back(k_abc[(value >> (bits - 6)) & 63]);
-      bits -= 6;
-    }
-  }
-  if (bits > 0) {
-    out.push_back(k_abc[(value << (6 - bits)) & 63]);
-  }
-  return out;
+// Returns a payload naming `user` with the given "exp", and "nbf" and "iat" if not empty.
+std::string payload(const std::string& user, long exp, const std::string& extra = "") {
+  return R"({"sub":")" + user + R"(","exp":)" + std::to_string(exp) + extra + "}";
 }
 
 }  // namespace
@@ -68,6 +56,76 @@ TEST_CASE("wire::token") {
     jwt_free(jwt);
     CHECK_FALSE(verify_token("", "s3cret", k_now));
     CHECK_FALSE(verify_token("not.a.token", "s3cret", k_now));
+  }
+  SECTION("a hand-made HS256 token verifies like a minted one") {
+    auto claims =
+        verify_token(hs256_token("s3cret", payload("carol", 1'800'003'600)), "s3cret", k_now);
+    REQUIRE(claims);
+    CHECK(claims->user == "carol");
+    CHECK(claims->expires == 1'800'003'600);
+  }
+  SECTION("\"nbf\" or \"iat\" more than 60 s ahead: refused; within 60 s: taken") {
+    const long soon = 1'800'000'000 + 60;
+    const long later = 1'800'000'000 + 61;
+    for (const char* claim : {"nbf", "iat"}) {
+      INFO(claim);
+      auto at = [&](long when) {
+        return hs256_token("s3cret",
+                           payload("carol", 1'800'003'600,
+                                   std::string(",\"") + claim + "\":" + std::to_string(when)));
+      };
+      CHECK(verify_token(at(soon), "s3cret", k_now));
+      CHECK(verify_token(at(1'700'000'000), "s3cret", k_now));
+      auto refused = verify_token(at(later), "s3cret", k_now);
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().kind == ApiErrorKind::unauthorized);
+      CHECK(refused.error().message.find(claim) != std::string::npos);
+      CHECK(refused.error().message.find("future") != std::string::npos);
+      // Not a number is not a date either.
+      auto text = hs256_token(
+          "s3cret", payload("carol", 1'800'003'600, std::string(",\"") + claim + "\":\"soon\""));
+      CHECK_FALSE(verify_token(text, "s3cret", k_now));
+    }
+  }
+  SECTION("a claim given twice, in the payload or the header: refused, whichever comes last") {
+    for (const char* twice : {R"({"sub":"carol","sub":"admin","exp":1800003600})",
+                              R"({"sub":"admin","sub":"carol","exp":1800003600})",
+                              R"({"sub":"carol","exp":1800003600,"exp":1900000000})",
+                              R"({"sub":"carol","exp":1800003600,"rooms":{"a":1,"a":2}})"}) {
+      INFO(twice);
+      auto refused = verify_token(hs256_token("s3cret", twice), "s3cret", k_now);
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().kind == ApiErrorKind::unauthorized);
+      CHECK(refused.error().message.find("twice") != std::string::npos);
+    }
+    auto header_twice = hs256_token("s3cret", payload("carol", 1'800'003'600),
+                                    R"({"alg":"HS256","alg":"HS256","typ":"JWT"})");
+    CHECK_FALSE(verify_token(header_twice, "s3cret", k_now));
+    // The same key in two different objects is not a duplicate.
+    CHECK(verify_token(hs256_token("s3cret", R"({"sub":"carol","exp":1800003600,"a":{"sub":1}})"),
+                       "s3cret", k_now));
+  }
+  SECTION("a token over 4096 bytes is token_too_long; 4096 bytes is read as usual") {
+    std::string padding(4096, 'x');
+    auto long_token =
+        hs256_token("s3cret", payload("carol", 1'800'003'600, R"(,"pad":")" + padding + R"(")"));
+    REQUIRE(long_token.size() > 4096);
+    auto refused = verify_token(long_token, "s3cret", k_now);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ApiErrorKind::token_too_long);
+    CHECK(http_status(refused.error().kind) == 401);
+    CHECK(verify_token(std::string(5000, 'a'), "s3cret", k_now).error().kind ==
+          ApiErrorKind::token_too_long);
+    // Grown to exactly 4096 bytes, a valid token is taken.
+    std::size_t pad = 0;
+    std::string exact;
+    do {
+      exact = hs256_token("s3cret", payload("carol", 1'800'003'600,
+                                            R"(,"pad":")" + std::string(pad++, 'x') + R"(")"));
+    } while (exact.size() < 4096);
+    REQUIRE(exact.size() == 4096);
+    CHECK(verify_token(exact, "s3cret", k_now));
+    CHECK(verify_token("", "s3cret", k_now).error().kind == ApiErrorKind::unauthorized);
   }
   SECTION("no secret or no user: no token") {
     CHECK_FALSE(mint_token("", "alice", 1h, k_now));

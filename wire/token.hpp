@@ -22,8 +22,9 @@ Result<std::string> mint_token(
     std::string_view secret, std::string_view user, std::chrono::seconds ttl,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-// Checks a user token: signed with `secret` (HS256 only), not expired, naming a user. A token
-// that fails is an `unauthorized` error that says why.
+// Checks a user token: at most 4096 bytes, no claim given twice, signed with `secret` (HS256
+// only), naming a user, not expired, and neither "nbf" nor "iat" more than 60 s ahead of `now`.
+// A token that fails is an `unauthorized` error that says why (`token_too_long` if too long).
 Result<TokenClaims, ApiError> verify_token(
     std::string_view token, std::string_view secret,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());

@@ -1,5 +1,6 @@
 // verify_token, parse_ttl and bearer_token: what a client sends to authenticate. Any text is
-// refused or accepted without harm, and a minted token verifies to its user and expiry.
+// refused or accepted without harm; an accepted one names a user and has not expired; one over
+// 4096 bytes is token_too_long; and a minted token verifies to its user and expiry.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <chrono>
@@ -23,12 +24,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string text = input.ConsumeRemainingBytesAsString();
   const std::chrono::system_clock::time_point now{std::chrono::seconds(1'800'000'000)};
 
+  auto verified = [&](std::string_view token) {
+    auto claims = verify_token(token, secret, now);
+    if (claims) {
+      check(!claims->user.empty(), "an accepted token names a user");
+      check(claims->expires > 1'800'000'000, "an accepted token expires after now");
+    } else {
+      check((claims.error().kind == ApiErrorKind::token_too_long) == (token.size() > 4096),
+            "exactly a token over 4096 bytes is token_too_long");
+    }
+  };
   if (auto header = bearer_token(text)) {
     check(!header->empty() && header->front() != ' ' && header->back() != ' ',
           "a bearer token is trimmed and not empty");
-    (void)verify_token(*header, secret, now);
+    verified(*header);
   }
-  (void)verify_token(text, secret, now);
+  verified(text);
   if (auto ttl = parse_ttl(text)) {
     check(ttl->count() > 0 && ttl->count() <= 10LL * 365 * 86400, "a lifetime is 1 s to 10 years");
   }
