@@ -97,12 +97,14 @@ wire::Result<std::string, wire::ApiError> MessageService::authenticate(
 }
 
 void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
-  ++m_rejected;
-  {
-    std::lock_guard lock(m_rejected_mutex);
-    ++m_rejected_by[std::string(wire::code_word(error.kind))];
-  }
+  count_rejection(error);
   wire::send_error(res, error);
+}
+
+void MessageService::count_rejection(const wire::ApiError& error) {
+  ++m_rejected;
+  std::lock_guard lock(m_rejected_mutex);
+  ++m_rejected_by[std::string(wire::code_word(error.kind))];
 }
 
 void MessageService::render_metrics(wire::metrics::Text& text, const wire::HttpServer& http) const {
@@ -189,6 +191,14 @@ void MessageService::install(wire::HttpServer& http) {
       {.refused = [this](const httplib::Request&, httplib::Response& res,
                          const wire::ApiError& error) { reject(res, error); },
        .gate = {}});
+
+  // A post too large to read is refused from its head, before any route sees it.
+  http.on_refused(
+      [this](const std::string& method, const std::string& path, const wire::ApiError& error) {
+        if (method == "POST" && path == "/messages") {
+          count_rejection(error);
+        }
+      });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {

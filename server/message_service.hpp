@@ -62,6 +62,8 @@ class MessageService {
   wire::Result<std::string, wire::ApiError> authenticate(const httplib::Request& req) const;
   // Counts a refused post by its code and answers it.
   void reject(httplib::Response& res, const wire::ApiError& error);
+  // Counts a refused post in the metrics.
+  void count_rejection(const wire::ApiError& error);
   void render_metrics(wire::metrics::Text& text, const wire::HttpServer& http) const;
 
   MessageStore& m_store;

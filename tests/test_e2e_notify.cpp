@@ -196,14 +196,23 @@ TEST_CASE("POST /notify checks its token before it reads a body", "[e2e]") {
   const long before = rss_kib(notify.process().pid());
   REQUIRE(before > 0);
 
-  SECTION("a 30 MB post without the token gets its 401 unsent, and the connection closes") {
+  SECTION("a 4 MB post without the token gets its 401 unsent, and the connection closes") {
     const std::string head =
         "POST /notify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        "Content-Length: 31457280\r\n\r\n[{\"id\":";
+        "Content-Length: 4000000\r\n\r\n[{\"id\":";
     for (int i = 0; i < 8; ++i) {
       auto [received, closed] = exchange(port, head);
       REQUIRE(received.rfind("HTTP/1.1 401", 0) == 0);
       CHECK(received.find("\"code\":\"unauthorized\"") != std::string::npos);
+      CHECK(closed);
+    }
+    // Past --max-body-bytes (4 MiB) the head alone is enough to refuse it, token or not.
+    const std::string huge =
+        "POST /notify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Content-Length: 31457280\r\n\r\n[{\"id\":";
+    for (int i = 0; i < 8; ++i) {
+      auto [received, closed] = exchange(port, huge);
+      REQUIRE(received.rfind("HTTP/1.1 413", 0) == 0);
       CHECK(closed);
     }
     CHECK(rss_kib(notify.process().pid()) < before + 16 * 1024);

@@ -126,15 +126,14 @@ Result<RequestLine, ApiError> parse_request_line(std::string_view line) {
 }
 
 // Reads a Content-Length value: digits only.
-Result<std::uint64_t, ApiError> parse_length(std::string_view text, const HeadLimits& limits) {
+Result<std::uint64_t, ApiError> parse_length(std::string_view text) {
   if (text.empty() ||
       !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return bad("Content-Length must be digits only");
   }
   std::uint64_t n = 0;
   if (text.size() > k_max_length_digits ||
-      std::from_chars(text.data(), text.data() + text.size(), n).ec != std::errc{} ||
-      n > limits.max_body_bytes) {
+      std::from_chars(text.data(), text.data() + text.size(), n).ec != std::errc{}) {
     return ApiError{ApiErrorKind::too_large, "request body too large"};
   }
   return n;
@@ -194,7 +193,7 @@ Result<RequestHead, ApiError> parse_head(std::string_view head, const HeadLimits
       return bad("a header's value holds a control character");
     }
     if (iequals(name, "Content-Length")) {
-      auto n = parse_length(value, limits);
+      auto n = parse_length(value);
       if (!n) {
         return n.error();
       }

@@ -22,15 +22,13 @@ struct HeadLimits {
   std::size_t max_head_bytes = 32 * 1024;
   // One line with its CRLF; cpp-httplib 0.11.4 takes no longer request line or header line.
   std::size_t max_line_bytes = 8192;
-  // The body a Content-Length may announce.
-  std::size_t max_body_bytes = 1024 * 1024;
 };
 
 // What a head says about its request and the body that follows it.
 struct RequestHead {
   std::string method;
   std::string target;
-  std::uint64_t content_length = 0;  // zero without a Content-Length
+  std::uint64_t content_length = 0;  // zero without a Content-Length; below 10^18
   bool chunked = false;              // Transfer-Encoding: chunked
   std::string origin;                // the Origin header, for CORS on an error answer
 };

@@ -151,7 +151,6 @@ HttpServer::HttpServer(HttpServerOptions options)
   m_limits->write_timeout = m_options.write_timeout;
   m_limits->request_timeout = m_options.request_timeout;
   m_limits->head.max_head_bytes = m_options.max_header_bytes;
-  m_limits->head.max_body_bytes = m_options.max_body_bytes;
   auto& server = *m_backend;
   server.set_socket_options([](socket_t fd) {
     int yes = 1;
@@ -413,6 +412,10 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
       return false;
     }
     const RequestHead& request = head->value();
+    if (request.content_length > m_options.max_body_bytes) {
+      refuse_body(stream, request);
+      return false;
+    }
     if (request.chunked) {
       // Its end is cpp-httplib's to find, not counted here: the connection ends with it.
       stream.close_after();
@@ -444,6 +447,21 @@ std::string HttpServer::allowed_origin(std::string_view origin) const {
   }
   return {};
 }
+
+void HttpServer::refuse_body(ConnectionStream& stream, const RequestHead& request) {
+  const auto started = std::chrono::steady_clock::now();
+  const ApiError error{ApiErrorKind::too_large, "request body too large"};
+  std::string path = request.target.substr(0, request.target.find('?'));
+  if (m_on_refused) {
+    m_on_refused(request.method, path, error);
+  }
+  std::string reply = closing_error_reply(error, allowed_origin(request.origin));
+  [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
+  observe(request.method, path,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void HttpServer::on_refused(RefusalObserver observer) { m_on_refused = std::move(observer); }
 
 void HttpServer::answer_breach(ConnectionStream& stream) {
   std::string reply = closing_error_reply(request_error(400));
@@ -613,22 +631,26 @@ void HttpServer::finished(const httplib::Request& req, const httplib::Response& 
     return;
   }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - routed).count();
+  observe(req.method, req.path, seconds);
+  spdlog::debug("{} {} {} {:.2f} ms from {}", req.method, req.path, res.status, seconds * 1000,
+                req.remote_addr);
+}
+
+void HttpServer::observe(const std::string& method, const std::string& path, double seconds) {
   // Paths outside the API share one series, so scans for random paths add none.
   static const std::set<std::string, std::less<>> k_paths = {"/",       "/messages", "/events",
                                                              "/notify", "/health",   "/metrics"};
-  std::string path = k_paths.count(req.path) ? req.path : "other";
+  const std::string& series = k_paths.count(path) ? path : "other";
   metrics::Histogram* histogram = nullptr;
   {
     std::lock_guard lock(m_latency_mutex);
-    auto& slot = m_latency[{req.method, path}];
+    auto& slot = m_latency[{method, series}];
     if (!slot) {
       slot = std::make_unique<metrics::Histogram>();
     }
     histogram = slot.get();
   }
   histogram->observe(seconds);
-  spdlog::debug("{} {} {} {:.2f} ms from {}", req.method, req.path, res.status, seconds * 1000,
-                req.remote_addr);
 }
 
 void HttpServer::render_request_metrics(metrics::Text& text, std::string_view service) const {

@@ -29,6 +29,7 @@ struct Response;
 namespace livechat::wire {
 
 class ConnectionStream;
+struct RequestHead;
 class TlsContext;
 struct StreamLimits;
 
@@ -103,6 +104,13 @@ class HttpServer {
   // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse).
   void post(const std::string& path, BodyHandler handler, PostOptions options = {});
 
+  using RefusalObserver = std::function<void(const std::string& method, const std::string& path,
+                                             const ApiError& error)>;
+
+  // Registers what hears of each request refused from its head alone, before it was routed (a
+  // body over max_body_bytes), so that a service counts it with its other refusals.
+  void on_refused(RefusalObserver observer);
+
   // Closes the connection of the request being answered on the calling thread once its answer
   // is written, and says so in the answer ("Connection: close").
   static void close_after(httplib::Response& response);
@@ -155,6 +163,10 @@ class HttpServer {
   // Serves the requests of one connection in turn; false when it ends on a refused request,
   // whose sender may still be writing.
   bool serve_requests(ConnectionStream& stream);
+  // Answers a request whose body is over the limit, unread, and counts it.
+  void refuse_body(ConnectionStream& stream, const RequestHead& request);
+  // Adds a request's time to the latency histogram of its method and path.
+  void observe(const std::string& method, const std::string& path, double seconds);
   // Returns the Access-Control-Allow-Origin an answer to `origin` gets, or "" for none.
   std::string allowed_origin(std::string_view origin) const;
   // Answers a request cut off by a limit before cpp-httplib could answer it.
@@ -171,6 +183,7 @@ class HttpServer {
   bool m_tls_on = false;           // it serves HTTPS (fixed at construction)
   std::unique_ptr<StreamLimits> m_limits;
   std::unique_ptr<Backend> m_backend;
+  RefusalObserver m_on_refused;
   mutable std::mutex m_latency_mutex;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<metrics::Histogram>> m_latency;
   int m_listen_fd = -1;
