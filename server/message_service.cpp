@@ -196,7 +196,8 @@ void MessageService::install(wire::HttpServer& http) {
       },
       // A body too large or too slow to read is a refused post too.
       {.refused = [this](const httplib::Request&, httplib::Response& res,
-                         const wire::ApiError& error) { reject(res, error); }});
+                         const wire::ApiError& error) { reject(res, error); },
+       .gate = {}});
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
   routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
