@@ -26,6 +26,7 @@ struct BenchOptions {
   std::string message_url = k_default_message_url;
   std::vector<std::string> notify_urls = {k_default_notify_url};
   std::string room = "bench";
+  std::size_t payload_bytes = 0;
   double timeout_seconds = 120;
   bool json = false;
   std::string events_url;   // a foreign server's SSE stream; empty: livechat's
@@ -175,6 +176,7 @@ int run_bench(const BenchOptions& o) {
     config.notify_endpoints.push_back(require_endpoint(url, "--notify-url", o.cacert));
   }
   config.room = o.room;
+  config.payload_bytes = o.payload_bytes;
   config.time_limit = std::chrono::milliseconds(std::lround(o.timeout_seconds * 1000));
   if (!o.events_url.empty()) {
     config.events = foreign_url(o.events_url, "--events-url");
@@ -252,6 +254,10 @@ Command setup_bench(CLI::App& parent) {
       ->delimiter(',')
       ->capture_default_str();
   app->add_option("--room", options->room, "Room the bench messages go to")->capture_default_str();
+  app->add_option("--payload-bytes", options->payload_bytes,
+                  "Pad each message's content to this many bytes (0: no padding)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{16 * 1024 * 1024}))
+      ->capture_default_str();
   app->add_option("--timeout", options->timeout_seconds,
                   "Seconds the whole run may take before it stops and reports")
       ->check(CLI::Range(0.1, 86'400.0))

@@ -135,6 +135,12 @@ void add_notify_options(CLI::App& app, NotifyOptions& o) {
       ->envname("LIVECHAT_MAX_LAG")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
       ->capture_default_str();
+  app.add_option("--max-stream-buffer", o.max_stream_buffer,
+                 "Bytes due to a stream whose socket is full before it is closed as too slow "
+                 "(it then resumes)")
+      ->envname("LIVECHAT_MAX_STREAM_BUFFER")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{1024 * 1024 * 1024}))
+      ->capture_default_str();
   app.add_option("--max-clients", o.max_clients, "Most SSE streams at once; beyond it, 503")
       ->envname("LIVECHAT_MAX_CLIENTS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
@@ -203,6 +209,7 @@ server::HubOptions hub_options(const NotifyOptions& o) {
       std::chrono::milliseconds(static_cast<long>(std::lround(o.heartbeat_seconds * 1000)));
   options.log.max_events = o.log_events;
   options.max_lag_events = o.max_lag;
+  options.max_stream_bytes = o.max_stream_buffer;
   return options;
 }
 

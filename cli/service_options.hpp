@@ -88,6 +88,7 @@ struct NotifyOptions {
   std::size_t max_clients = 15'000;
   std::size_t log_events = server::EventLogLimits{}.max_events;
   std::size_t max_lag = server::HubOptions{}.max_lag_events;
+  std::size_t max_stream_buffer = server::HubOptions{}.max_stream_bytes;
   std::size_t max_streams_per_client = server::NotifyServiceOptions{}.max_streams_per_client;
   std::string redis_url;  // empty: messages come by POST /notify
   // Largest POST /notify body, then 413 (--max-body-bytes of serve-notify).

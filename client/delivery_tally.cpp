@@ -95,7 +95,8 @@ std::optional<BenchPayload> parse_bench_notification(std::string_view json) {
     return std::nullopt;
   }
   auto [after_ns, e2] = std::from_chars(after_seq + 1, end, payload.sent_ns);
-  if (e2 != std::errc{} || (after_ns != end && *after_ns != '"')) {
+  // What follows is the end of the content, or padding after a space.
+  if (e2 != std::errc{} || (after_ns != end && *after_ns != '"' && *after_ns != ' ')) {
     return std::nullopt;
   }
   return payload;

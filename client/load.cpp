@@ -232,6 +232,10 @@ class BenchPublishers {
       }
       auto sent = Clock::now();
       auto content = bench_content(seq, nanos(sent));
+      if (m_config.payload_bytes > content.size() + 1) {
+        content += ' ';
+        content.append(m_config.payload_bytes - content.size(), 'x');
+      }
       std::optional<wire::Error> error;
       if (foreign) {
         if (auto result = foreign->send(content); !result) {

@@ -37,6 +37,8 @@ struct BenchConfig {
   // Listeners are spread over these notification services in turn (nodes of one deployment).
   std::vector<wire::Endpoint> notify_endpoints{{"http", "localhost", 8081, "", ""}};
   std::string room = "bench";
+  // Each message's content is padded with spaces and 'x' to this many bytes (0: no padding).
+  std::size_t payload_bytes = 0;
   std::chrono::milliseconds time_limit{120'000};
   std::chrono::milliseconds connect_timeout{10'000};
   // How long deliveries may trail the last publish before the missing ones count as lost.

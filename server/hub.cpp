@@ -1,5 +1,6 @@
 #include "server/hub.hpp"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 
 #include "server/hub_writer.hpp"
 #include "wire/sse.hpp"
@@ -48,6 +50,16 @@ std::unique_ptr<Subscription> Hub::subscribe(int fd, std::shared_ptr<const Frami
                                              std::vector<std::string> rooms,
                                              std::optional<std::uint64_t> from,
                                              std::string skip_through, Transport* transport) {
+  int protocol = 0;
+  socklen_t length = sizeof protocol;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) == 0 && protocol == IPPROTO_TCP) {
+    // Left alone, the kernel grows a TCP send buffer up to 4 MiB (tcp_wmem): a stream that
+    // never reads would park that much in it before its socket is ever full. It doubles what
+    // it is given, for its bookkeeping: the socket then holds about the stream's bound.
+    int send_buffer =
+        static_cast<int>(std::clamp<std::size_t>(m_options.max_stream_bytes / 2, 2048, INT_MAX));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
+  }
   auto sub = std::make_shared<detail::Subscriber>();
   sub->key = ++m_next_key;
   sub->fd = fd;
@@ -152,7 +164,7 @@ void Subscription::finish(EndReason reason) {
                       {comment.data(), comment.size()},
                       {const_cast<char*>(trailer.data()), trailer.size()},
                       {const_cast<char*>(end.data()), end.size()}};
-      detail::send_or_keep(sub, iov, 4,
+      detail::send_or_keep(sub, iov, nullptr, 4,
                            header.size() + comment.size() + trailer.size() + end.size());
     }
     detail::release(sub);  // before the owner closes the socket and its number is reused

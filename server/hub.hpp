@@ -62,6 +62,13 @@ struct HubOptions {
   std::chrono::milliseconds heartbeat{15'000};
   // Bytes written to one subscriber in one system call at most.
   std::size_t max_write_bytes = 256 * 1024;
+  // A subscriber whose socket is full while more than this many bytes are due to it (the rest
+  // of its last write and the events after its cursor) is closed at once, and its socket's send
+  // buffer is capped to about as much: a stream that never reads holds at most this much here,
+  // and the kernel as much again. 1 MiB: thousands of typical messages, 16 of the largest;
+  // 256 KiB costs the kernel a third as much (docs/BENCHMARKS.md) but leaves readers of large
+  // messages less slack.
+  std::size_t max_stream_bytes = 1024 * 1024;
 };
 
 // Counters of what the hub has done.

@@ -37,7 +37,8 @@ bool Subscriber::wants(const std::string& room) const {
   return rooms.empty() || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
 }
 
-bool send_or_keep(Subscriber& sub, const iovec* iov, std::size_t count, std::size_t total) {
+bool send_or_keep(Subscriber& sub, const iovec* iov, const Owner* owners, std::size_t count,
+                  std::size_t total) {
   ssize_t sent = 0;
   if (sub.transport != nullptr) {
     sent = sub.transport->write(iov, count, total);
@@ -61,19 +62,26 @@ bool send_or_keep(Subscriber& sub, const iovec* iov, std::size_t count, std::siz
     return true;
   }
   // Keep the rest: the stream must continue exactly where the socket stopped taking bytes.
+  // Frames stay shared with the log, so a stalled stream holds references, not copies.
   std::size_t skip = static_cast<std::size_t>(sent);
-  std::string rest;
-  rest.reserve(total - skip);
+  sub.pending.clear();
+  sub.pending_bytes = total - skip;
   for (std::size_t i = 0; i < count; ++i) {
     const char* base = static_cast<const char*>(iov[i].iov_base);
     if (skip >= iov[i].iov_len) {
       skip -= iov[i].iov_len;
       continue;
     }
-    rest.append(base + skip, iov[i].iov_len - skip);
+    const std::size_t length = iov[i].iov_len - skip;
+    Owner owner = owners != nullptr ? owners[i] : nullptr;
+    if (owner != nullptr && *owner) {
+      const auto offset = static_cast<std::size_t>(base - (*owner)->data()) + skip;
+      sub.pending.push_back({*owner, offset, length});
+    } else {
+      sub.pending.push_back({std::make_shared<const std::string>(base + skip, length), 0, length});
+    }
     skip = 0;
   }
-  sub.pending = std::move(rest);
   sub.stalled = true;
   if (sent > 0) {
     sub.last_write = Clock::now();
@@ -205,10 +213,13 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
   // Too far behind (also while its socket is full), behind what the log still holds (its
   // frames would stay pinned here), or unable to take a byte for two heartbeats: close it;
   // it resumes with Last-Event-ID.
+  // A full socket with more bytes due than --max-stream-buffer is closed at once, so that a
+  // stream that never reads costs at most that much.
   const std::uint64_t lag = sub.cursor < m_window_head ? m_window_head - sub.cursor : 0;
   if (sub.cursor < m_window_tail || sub.cursor < m_log_tail ||
       lag > m_hub.m_options.max_lag_events ||
-      (sub.stalled && now - sub.last_write > 2 * m_hub.m_options.heartbeat)) {
+      (sub.stalled && (now - sub.last_write > 2 * m_hub.m_options.heartbeat ||
+                       owed(sub) > m_hub.m_options.max_stream_bytes))) {
     close_slow(sub);
     return false;
   }
@@ -217,6 +228,10 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
   }
   if (sub.cursor < m_window_head) {
     deliver(sub);
+    if (sub.stalled && !sub.closed && owed(sub) > m_hub.m_options.max_stream_bytes) {
+      close_slow(sub);
+      return false;
+    }
     return !sub.stalled && !sub.closed && sub.cursor < m_window_head;
   }
   if (now - sub.last_write >= m_hub.m_options.heartbeat) {
@@ -225,7 +240,7 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
     iovec iov[3] = {{header.data(), header.size()},
                     {const_cast<char*>(k_ping.data()), k_ping.size()},
                     {const_cast<char*>(trailer.data()), trailer.size()}};
-    if (!send_or_keep(sub, iov, 3, header.size() + k_ping.size() + trailer.size())) {
+    if (!send_or_keep(sub, iov, nullptr, 3, header.size() + k_ping.size() + trailer.size())) {
       hang_up(sub);
     } else if (sub.stalled) {
       arm(sub);
@@ -237,11 +252,14 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
 void Writer::deliver(Subscriber& sub) {
   // One system call per subscriber per wake: every pending frame it wants, as one chunk.
   iovec iov[k_max_iov + 2];
+  Owner owners[k_max_iov + 2];
   std::size_t count = 1;
   std::size_t payload = 0;
   std::size_t frames = 0;
   std::uint64_t seq = sub.cursor;
-  const std::size_t limit = m_hub.m_options.max_write_bytes;
+  // What one write leaves behind stays within the stream's bound.
+  const std::size_t limit =
+      std::min(m_hub.m_options.max_write_bytes, m_hub.m_options.max_stream_bytes);
   for (; seq < m_window_head && count <= k_max_iov && payload < limit; ++seq) {
     const LogEntry& entry = m_window[seq - m_window_tail];
     if (!sub.skip_through.empty()) {
@@ -253,19 +271,24 @@ void Writer::deliver(Subscriber& sub) {
     if (!sub.wants(entry.room)) {
       continue;
     }
+    owners[count] = &entry.frame;
     iov[count++] = {const_cast<char*>(entry.frame->data()), entry.frame->size()};
     payload += entry.frame->size();
     ++frames;
   }
   sub.cursor = seq;
+  sub.due_through = seq;
+  sub.due_bytes = 0;
   if (frames == 0) {
     return;
   }
   std::string header = sub.framing->header(payload);
   auto trailer = sub.framing->trailer();
   iov[0] = {header.data(), header.size()};
+  owners[0] = nullptr;
+  owners[count] = nullptr;
   iov[count++] = {const_cast<char*>(trailer.data()), trailer.size()};
-  if (!send_or_keep(sub, iov, count, header.size() + payload + trailer.size())) {
+  if (!send_or_keep(sub, iov, owners, count, header.size() + payload + trailer.size())) {
     hang_up(sub);
     return;
   }
@@ -285,11 +308,21 @@ void Writer::on_writable(std::uint64_t key) {
   if (sub.closed || !sub.stalled) {
     return;
   }
-  std::string pending = std::move(sub.pending);
+  std::vector<Piece> pending = std::move(sub.pending);
   sub.pending.clear();
+  sub.pending_bytes = 0;
   sub.stalled = false;
-  iovec iov{pending.data(), pending.size()};
-  if (!send_or_keep(sub, &iov, 1, pending.size())) {
+  thread_local std::vector<iovec> iov;
+  thread_local std::vector<Owner> owners;
+  iov.clear();
+  owners.clear();
+  std::size_t total = 0;
+  for (const auto& piece : pending) {
+    iov.push_back({const_cast<char*>(piece.data->data() + piece.offset), piece.length});
+    owners.push_back(&piece.data);
+    total += piece.length;
+  }
+  if (!send_or_keep(sub, iov.data(), owners.data(), iov.size(), total)) {
     hang_up(sub);
   } else if (sub.stalled) {
     arm(sub);
@@ -310,6 +343,23 @@ void Writer::close_slow(Subscriber& sub) {
   sub.too_slow = true;
   ++m_hub.m_closed_slow;
   hang_up(sub);  // wakes the connection's own thread, which ends the stream
+}
+
+std::uint64_t Writer::owed(Subscriber& sub) const {
+  // Counted on from where the last count stopped: the cursor of a stalled stream stands still.
+  if (sub.due_through < sub.cursor) {
+    sub.due_through = sub.cursor;
+    sub.due_bytes = 0;
+  }
+  const std::uint64_t bound = m_hub.m_options.max_stream_bytes;
+  for (; sub.due_through < m_window_head && sub.pending_bytes + sub.due_bytes <= bound;
+       ++sub.due_through) {
+    const LogEntry& entry = m_window[sub.due_through - m_window_tail];
+    if (sub.wants(entry.room)) {
+      sub.due_bytes += entry.frame->size();
+    }
+  }
+  return sub.pending_bytes + sub.due_bytes;
 }
 
 void Writer::prune_and_trim() {

@@ -21,6 +21,13 @@ namespace livechat::server::detail {
 
 using Clock = std::chrono::steady_clock;
 
+// A run of bytes a socket has not taken yet, in a buffer it shares (with the log, for a frame).
+struct Piece {
+  std::shared_ptr<const std::string> data;
+  std::size_t offset = 0;
+  std::size_t length = 0;
+};
+
 // One subscriber. The mutex guards every use of the socket against the owner closing it.
 struct Subscriber {
   std::uint64_t key = 0;
@@ -34,8 +41,11 @@ struct Subscriber {
   bool stalled = false;     // the socket is full; `pending` waits for it to drain
   bool registered = false;  // fd is in its writer's epoll set (`epoll`)
   int epoll = -1;
-  std::string pending;       // bytes of a frame the socket did not take yet
-  std::uint64_t cursor = 0;  // seq of the next event to deliver
+  std::vector<Piece> pending;     // what the socket did not take of the last write, in order
+  std::size_t pending_bytes = 0;  // their total
+  std::uint64_t cursor = 0;       // seq of the next event to deliver
+  std::uint64_t due_through = 0;  // owed(): frames it wants in [cursor, due_through) ...
+  std::uint64_t due_bytes = 0;    // ... come to this many bytes
   std::string skip_through;  // events with ids up to this one are not delivered (once past: "")
   Clock::time_point last_write;
   std::atomic<bool> too_slow{false};
@@ -51,9 +61,14 @@ void release(Subscriber& sub);
 // owning thread wakes and ends the stream. Call with the mutex held.
 void hang_up(Subscriber& sub);
 
-// Sends bytes without blocking; what the socket does not take is kept in `pending`.
-// Returns false if the connection is broken. Call with the subscriber's mutex held.
-bool send_or_keep(Subscriber& sub, const iovec* iov, std::size_t count, std::size_t total);
+// The buffer each iovec of a write points into, where it is shared (null: copy what is left).
+using Owner = const std::shared_ptr<const std::string>*;
+
+// Sends bytes without blocking; what the socket does not take is kept in `pending`, sharing
+// the buffers in `owners` (one per iovec, or null) instead of copying them. Returns false if
+// the connection is broken. Call with the subscriber's mutex held.
+bool send_or_keep(Subscriber& sub, const iovec* iov, const Owner* owners, std::size_t count,
+                  std::size_t total);
 
 // A fan-out thread: serves its share of the subscribers from a window onto the event log.
 class Writer {
@@ -85,6 +100,9 @@ class Writer {
   void on_writable(std::uint64_t key);
   void arm(Subscriber& sub);
   void close_slow(Subscriber& sub);
+  // Returns the bytes due to a subscriber that its socket has not taken: the rest of its last
+  // write and the frames it wants after its cursor, counted up to just past the bound.
+  std::uint64_t owed(Subscriber& sub) const;
   std::uint64_t m_log_tail = 0;  // oldest seq the log still holds, as of the last refresh
   void prune_and_trim();
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -58,6 +59,17 @@ const char* describe(EndReason reason) {
   return "";
 }
 
+// Returns the bytes of the log's frames from seq `from` on in `rooms` (empty: every room).
+std::size_t due_bytes(const Hub& hub, std::uint64_t from, const std::vector<std::string>& rooms) {
+  std::size_t bytes = 0;
+  for (const auto& entry : hub.log().range(from, UINT64_MAX)) {
+    if (rooms.empty() || std::find(rooms.begin(), rooms.end(), entry.room) != rooms.end()) {
+      bytes += entry.frame->size();
+    }
+  }
+  return bytes;
+}
+
 }  // namespace
 
 NotifyService::NotifyService(Hub& hub, NotifyServiceOptions options, FollowedStream* stream)
@@ -110,6 +122,10 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
                            replayed.size() + (m_hub.log().head() - point.from) > max_lag)) {
     // A replay that long would be closed as too slow before it got anywhere.
     reset = "behind: more to replay than a stream may lag (--max-lag)";
+  }
+  if (reset == nullptr && due_bytes(m_hub, point.from, rooms) > m_hub.options().max_stream_bytes) {
+    // So would one whose bytes would fill the stream's buffer while the socket takes them.
+    reset = "behind: more to replay than a stream may buffer (--max-stream-buffer)";
   }
   if (reset != nullptr) {
     ++m_resets;
@@ -321,7 +337,8 @@ void NotifyService::install(wire::HttpServer& http) {
                  static_cast<double>(stats.published));
     text.counter("livechat_deliveries_total", "Messages written to streams",
                  static_cast<double>(stats.deliveries));
-    text.counter("livechat_closed_slow_total", "Streams closed for falling behind",
+    text.counter("livechat_closed_slow_total",
+                 "Streams closed for falling behind (--max-lag, --max-stream-buffer)",
                  static_cast<double>(stats.closed_slow));
     text.counter("livechat_resumes_total", "Streams resumed with Last-Event-ID",
                  static_cast<double>(m_resumes.load()));

@@ -189,6 +189,13 @@ TEST_CASE("load::parse_bench_notification") {
     CHECK(payload->sent_ns == 99);
   }
 
+  SECTION("reads it when the content is padded (bench --payload-bytes)") {
+    auto payload = parse_bench_notification(R"({"content":"bench 5 66 xxxxxxxx","id":"x"})");
+    REQUIRE(payload);
+    CHECK(payload->seq == 5);
+    CHECK(payload->sent_ns == 66);
+  }
+
   SECTION("rejects other messages") {
     CHECK_FALSE(parse_bench_notification(R"({"content":"hello"})"));
     CHECK_FALSE(parse_bench_notification(R"({"content":"bench x 1"})"));

@@ -1,4 +1,5 @@
-// End to end: the limits on how a request arrives (its head's size, the time it takes).
+// End to end: the limits on how a request arrives (its head's size, the time it takes) and on
+// what a stream that does not read may hold.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -6,12 +7,14 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/raw_connection.hpp"
+#include "tests/support/sse_client.hpp"
 
 using namespace livechat::test;
 using json = nlohmann::json;
@@ -24,6 +27,20 @@ std::string padded_request(int headers) {
     request += "X-Padding-" + std::to_string(i) + ": " + std::string(100, 'p') + "\r\n";
   }
   return request + "\r\n";
+}
+
+json health(int port) {
+  httplib::Client client("127.0.0.1", port);
+  auto result = client.Get("/health");
+  REQUIRE(result);
+  return json::parse(result->body);
+}
+
+std::string post(httplib::Client& client, const std::string& content) {
+  auto result = client.Post("/messages", json{{"content", content}}.dump(), "application/json");
+  REQUIRE(result);
+  REQUIRE(result->status == 201);
+  return json::parse(result->body)["id"];
 }
 
 }  // namespace
@@ -136,5 +153,55 @@ TEST_CASE("request limits", "[e2e]") {
     idle.read_to_end();  // the keep-alive wait (5 s) ends it
     CHECK(idle.ended());
     CHECK(idle.received().empty());
+  }
+}
+
+TEST_CASE("stream limits", "[e2e]") {
+  // Heartbeat and --max-lag far off: only --max-stream-buffer can close a stream here.
+  auto server = start_serve({"--max-stream-buffer", "65536", "--heartbeat", "600"});
+  const int notify = server.port("notification");
+  httplib::Client messages("127.0.0.1", server.port("message"));
+  const std::string content(8 * 1024, 'x');
+
+  SECTION("a stream that never reads is closed past --max-stream-buffer; a reader gets all") {
+    StalledClient stalled(notify, "/events", 0);  // the kernel's own receive buffer
+    SseClient reader(notify, "/events");
+    REQUIRE(reader.wait_connected());
+    REQUIRE(eventually([&] { return health(notify)["clients"] == 2; }));
+    constexpr std::size_t k_messages = 400;  // 3.2 MB, 400 of the 10,000 events --max-lag allows
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < k_messages; ++i) {
+      ids.push_back(post(messages, content));
+    }
+    REQUIRE(reader.wait_messages(k_messages, 30s));
+    std::vector<std::string> got;
+    for (const auto& event : reader.messages()) {
+      got.push_back(event.id);
+    }
+    CHECK(got == ids);
+    CHECK(eventually([&] { return health(notify)["closed_slow"] == 1; }));
+    CHECK(eventually([&] { return stalled.closed_by_server(); }));
+    CHECK(eventually([&] { return health(notify)["clients"] == 1; }));
+  }
+
+  SECTION("a resume with more than --max-stream-buffer to replay gets a reset") {
+    const std::string first = post(messages, "first");
+    for (int i = 0; i < 10; ++i) {  // 80 KiB after `first`
+      post(messages, content);
+    }
+    SseClient resumed(notify, "/events", {{"Last-Event-ID", first}});
+    REQUIRE(resumed.wait_connected());
+    REQUIRE(eventually([&] {
+      auto events = resumed.events();
+      return std::any_of(events.begin(), events.end(),
+                         [](const auto& e) { return e.type == "reset"; });
+    }));
+    for (const auto& event : resumed.events()) {
+      if (event.type == "reset") {
+        CHECK(json::parse(event.data)["reason"].get<std::string>().find("--max-stream-buffer") !=
+              std::string::npos);
+      }
+    }
+    CHECK(resumed.messages().empty());
   }
 }

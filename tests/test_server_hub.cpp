@@ -209,6 +209,27 @@ TEST_CASE("server::Hub") {
     CHECK(reader.ids().size() == k_messages);
   }
 
+  SECTION("a full socket with more than max_stream_bytes due is closed at once") {
+    server::HubOptions options;
+    options.max_stream_bytes = 64 * 1024;
+    options.heartbeat = 600s;  // neither the stall timeout nor --max-lag can close it here
+    server::Hub hub(options);
+    TestSubscriber stalled(hub, {}, 4096);       // never reads
+    TestSubscriber quiet(hub, {"quiet"}, 4096);  // never reads, but nothing is due to it
+    TestSubscriber reader(hub);
+    const std::string big(8 * 1024, 'x');
+    constexpr int k_messages = 40;  // 320 KiB: five times the bound, far from the 10,000 events
+    for (int i = 0; i < k_messages; ++i) {
+      hub.publish({message(std::to_string(100000 + i), "general", big)});
+      REQUIRE(reader.read_messages(static_cast<std::size_t>(i + 1)));  // it keeps up
+    }
+    REQUIRE(stalled.wait_ended());
+    CHECK(stalled.reason() == server::EndReason::too_slow);
+    CHECK(hub.stats().closed_slow == 1);
+    CHECK(reader.ids().back() == "100039");
+    CHECK(hub.subscribers() == 2);  // the reader, and the stream of a room nobody posted to
+  }
+
   SECTION("a backlog larger than one write drains without waiting for the next publish") {
     server::HubOptions options;
     options.max_write_bytes = 1024;  // every write is capped after one message

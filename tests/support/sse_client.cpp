@@ -120,11 +120,12 @@ bool SseClient::ended() const {
   return m_ended;
 }
 
-StalledClient::StalledClient(int port, const std::string& target) {
+StalledClient::StalledClient(int port, const std::string& target, int receive_buffer) {
   m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   // A small receive buffer fills fast, so the server sees a full socket sooner.
-  int small = 4096;
-  setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  if (receive_buffer > 0) {
+    setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

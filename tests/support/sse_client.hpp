@@ -64,7 +64,8 @@ class SseClient {
 // A raw TCP connection that sends a request and then never reads: a stalled client.
 class StalledClient {
  public:
-  StalledClient(int port, const std::string& target);
+  // `receive_buffer`: SO_RCVBUF in bytes (0: the kernel's own, which grows as it likes).
+  StalledClient(int port, const std::string& target, int receive_buffer = 4096);
   ~StalledClient();
   StalledClient(const StalledClient&) = delete;
   StalledClient& operator=(const StalledClient&) = delete;
