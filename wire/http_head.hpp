@@ -30,6 +30,7 @@ struct RequestHead {
   std::string target;
   std::uint64_t content_length = 0;  // zero without a Content-Length; below 10^18
   bool chunked = false;              // Transfer-Encoding: chunked
+  bool unframed = false;             // a POST, PUT or PATCH with neither: its body is empty
   std::string origin;                // the Origin header, for CORS on an error answer
 };
 
