@@ -54,6 +54,9 @@ ApiError request_error(int status) {
   if (breach == Breach::too_slow) {
     return {ApiErrorKind::request_timeout, "the request did not arrive in time"};
   }
+  if (breach == Breach::too_large) {
+    return {ApiErrorKind::too_large, "request body too large"};
+  }
   return error_for_status(status);
 }
 
@@ -151,6 +154,8 @@ HttpServer::HttpServer(HttpServerOptions options)
   m_limits->write_timeout = m_options.write_timeout;
   m_limits->request_timeout = m_options.request_timeout;
   m_limits->head.max_head_bytes = m_options.max_header_bytes;
+  // Chunks' framing on top: a few bytes a chunk, and clients send large ones.
+  m_limits->max_body_wire_bytes = 2 * m_options.max_body_bytes + 64 * 1024;
   auto& server = *m_backend;
   server.set_socket_options([](socket_t fd) {
     int yes = 1;
@@ -197,6 +202,10 @@ HttpServer::HttpServer(HttpServerOptions options)
         }
         return httplib::Server::HandlerResponse::Handled;
       }));
+  server.set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        return expect_continue(req, res);
+      });
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
         std::string what = "unknown";
@@ -213,31 +222,38 @@ HttpServer::HttpServer(HttpServerOptions options)
 
 HttpServer::~HttpServer() { stop(); }
 
+int HttpServer::expect_continue(const httplib::Request& req, httplib::Response& res) const {
+  // A gate refuses before the client is told to send its body.
+  auto it = m_gates.find(req.path);
+  if (it != m_gates.end() && req.method == "POST" && refuse_at_gate(it->second, req, res)) {
+    return res.status;
+  }
+  return 100;
+}
+
 httplib::Server& HttpServer::routes() { return *m_backend; }
 
 void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions options) {
-  m_backend->Post(path, [handler = std::move(handler), options = std::move(options)](
+  if (options.gate) {
+    m_gates.emplace(path, options);  // asked first when a client waits for 100 Continue
+  }
+  m_backend->Post(path, [handler = std::move(handler), options = std::move(options),
+                         max_body = m_options.max_body_bytes](
                             const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
-    if (options.gate) {
-      if (auto refusal = options.gate(req)) {
-        close_after(res);
-        if (options.refused) {
-          options.refused(req, res, *refusal);
-        } else {
-          send_error(res, *refusal);
-        }
-        return;
-      }
+    if (refuse_at_gate(options, req, res)) {
+      return;
     }
     std::string body;
+    bool too_large = false;
     bool complete = reader([&](const char* data, std::size_t length) {
-      body.append(data, length);
-      return true;
+      too_large = body.size() + length > max_body;  // a chunked body has no length first
+      body.append(data, too_large ? 0 : length);
+      return !too_large;
     });
     if (!complete) {
       close_after(res);  // what is left of the body must not be read as a request
-      auto error = request_error(res.status == 413 ? 413 : 400);
+      auto error = request_error(res.status == 413 || too_large ? 413 : 400);
       if (options.refused) {
         options.refused(req, res, error);
       } else {
@@ -247,6 +263,24 @@ void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions 
     }
     handler(req, res, body);
   });
+}
+
+bool HttpServer::refuse_at_gate(const PostOptions& options, const httplib::Request& req,
+                                httplib::Response& res) {
+  if (!options.gate) {
+    return false;
+  }
+  auto refusal = options.gate(req);
+  if (!refusal) {
+    return false;
+  }
+  close_after(res);
+  if (options.refused) {
+    options.refused(req, res, *refusal);
+  } else {
+    send_error(res, *refusal);
+  }
+  return true;
 }
 
 void HttpServer::close_after(httplib::Response& response) {
@@ -420,9 +454,7 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
       // Its end is cpp-httplib's to find, not counted here: the connection ends with it.
       stream.close_after();
     }
-    if (!m_backend->serve(stream)) {
-      return true;
-    }
+    const bool kept = m_backend->serve(stream);
     if (stream.breach() != Breach::none) {
       if (!stream.answered()) {
         answer_breach(stream);  // cut off where cpp-httplib answers nothing
@@ -430,7 +462,11 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
       return false;
     }
     // A body not read to its end leaves bytes that are no request of the client's.
-    if (stream.closing() || stream.body_bytes_read() != request.content_length) {
+    const bool whole = stream.body_bytes_read() == request.content_length;
+    if (!kept) {
+      return whole;  // cpp-httplib closes it (Connection: close, HTTP/1.0)
+    }
+    if (stream.closing() || !whole) {
       return false;
     }
   }
@@ -518,8 +554,8 @@ ssl_st* HttpServer::accept_tls(int fd) {
     }
   }
   ERR_clear_error();
-  fcntl(fd, F_SETFL, flags);
   if (!done) {
+    fcntl(fd, F_SETFL, flags);
     SSL_free(ssl);
     return nullptr;
   }

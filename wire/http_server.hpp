@@ -163,6 +163,11 @@ class HttpServer {
   // Serves the requests of one connection in turn; false when it ends on a refused request,
   // whose sender may still be writing.
   bool serve_requests(ConnectionStream& stream);
+  // Answers a request its route's gate refuses (closing the connection); false if it passes.
+  static bool refuse_at_gate(const PostOptions& options, const httplib::Request& req,
+                             httplib::Response& res);
+  // Decides what a request that asks "Expect: 100-continue" hears: 100, or its gate's refusal.
+  int expect_continue(const httplib::Request& req, httplib::Response& res) const;
   // Answers a request whose body is over the limit, unread, and counts it.
   void refuse_body(ConnectionStream& stream, const RequestHead& request);
   // Adds a request's time to the latency histogram of its method and path.
@@ -184,6 +189,7 @@ class HttpServer {
   std::unique_ptr<StreamLimits> m_limits;
   std::unique_ptr<Backend> m_backend;
   RefusalObserver m_on_refused;
+  std::map<std::string, PostOptions> m_gates;  // post routes with a gate, by path
   mutable std::mutex m_latency_mutex;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<metrics::Histogram>> m_latency;
   int m_listen_fd = -1;

@@ -23,18 +23,21 @@ struct StreamLimits {
   std::chrono::milliseconds write_timeout{5000};
   // A request (its head and body) must arrive whole within this, however it trickles in.
   std::chrono::milliseconds request_timeout{20'000};
-  // What a request's head and announced body may be.
+  // What a request's head may be.
   HeadLimits head;
+  // The bytes a body may take on the wire, its chunks' framing included.
+  std::uint64_t max_body_wire_bytes = 2 * 1024 * 1024 + 64 * 1024;
 };
 
 // Why a read ended a request early.
-enum class Breach { none, too_slow };
+enum class Breach { none, too_slow, too_large };
 
 class ConnectionStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Serves `fd` (owned by the caller), through `ssl` if not null (also owned by the caller).
+  // Serves `fd` (owned by the caller), through `ssl` if not null (also owned by the caller; its
+  // socket must not block).
   ConnectionStream(int fd, SSL* ssl, const StreamLimits& limits);
 
   // Waits until a request's first bytes can be read, for at most `timeout`; false if none came,
@@ -78,6 +81,9 @@ class ConnectionStream final : public httplib::Stream {
   // Reads what the transport has onto the end of the buffer, waiting at most until the
   // deadline; false on end of stream, error or a broken limit.
   bool fill();
+  // Waits for `events` on the socket within the read timeout and the request's deadline;
+  // false (and the breach, if the deadline ran out) when they did not come.
+  bool wait_readable(short events);
   bool has_buffered() const;
 
   int m_fd;
