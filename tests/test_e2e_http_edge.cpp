@@ -114,6 +114,18 @@ std::vector<Case> refused_cases() {
       {"a head over --max-header-bytes", get(padding(40)), 431, "headers_too_large"},
       {"a multipart post to /messages (curl -F)", post(k_multipart, k_multipart_body), 415,
        "unsupported_media_type"},
+      {"a compressed body (Content-Encoding: gzip)",
+       post("Content-Encoding: gzip\r\nContent-Length: 16\r\n", k_json), 415,
+       "unsupported_media_type"},
+      {"a percent-encoded Content-Type",
+       post("Content-Type: %6Dultipart/form-data; boundary=b\r\nContent-Length: " +
+                std::to_string(k_multipart_body.size()) + "\r\n",
+            k_multipart_body),
+       400, "bad_request"},
+      {"a chunked body over --max-body-bytes",
+       post("Transfer-Encoding: chunked\r\n",
+            "11170\r\n" + std::string(70000, 'x') + "\r\n0\r\n\r\n"),
+       413, "too_large"},
   };
 }
 
@@ -226,6 +238,29 @@ TEST_CASE("the HTTP edge refuses what it cannot read one way only", "[e2e]") {
     auto responses = connection.responses();
     REQUIRE(responses.size() == 1);  // no "100 Continue" first
     CHECK(responses[0].status == 413);
+  }
+
+  SECTION("a post with no length has an empty body, answered at once; the connection goes on") {
+    RawConnection connection(message);
+    connection.send(post("") + get(""));
+    connection.read_responses(2);
+    auto responses = connection.responses();
+    REQUIRE(responses.size() == 2);
+    CHECK(responses[0].status == 400);
+    CHECK(json::parse(responses[0].body)["code"] == "bad_json");
+    CHECK(responses[1].status == 200);
+  }
+
+  SECTION("a gate refuses a 100-continue before the client is told to send its body") {
+    RawConnection connection(notify);  // serve's POST /notify is not served without a token
+    connection.send(
+        "POST /notify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        "Content-Length: 1000\r\n\r\n");
+    connection.read_to_end();
+    CHECK(connection.ended());
+    auto responses = connection.responses();
+    REQUIRE(responses.size() == 1);  // no "100 Continue" first
+    CHECK(responses[0].status == 404);
   }
 
   SECTION("sound requests keep their connection: pipelined GETs and posts are all served") {
