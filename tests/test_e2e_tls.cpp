@@ -89,6 +89,7 @@ class RawTlsClient {
   }
 
   bool ended() const { return m_ended; }
+  int fd() const { return m_fd; }
 
  private:
   SSL_CTX* m_ctx = nullptr;
@@ -219,6 +220,28 @@ TEST_CASE("HTTPS", "[e2e]") {
       auto health = client->Get("/health");
       return health && json::parse(health->body)["closed_slow"] == 1;
     }));
+  }
+
+  SECTION("a TLS record that trickles in is cut off by --request-timeout") {
+    LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert,
+                           "--tls-key", certificate.key, "--request-timeout", "1"});
+    RawTlsClient slow(notify.port("notification"));
+    // A record header that announces 16 KiB, then a byte every 100 ms: each byte arrives well
+    // within the 5 s read timeout, and a blocking SSL_read would wait for the whole record.
+    const unsigned char header[] = {0x17, 0x03, 0x03, 0x40, 0x00};
+    REQUIRE(::send(slow.fd(), header, sizeof header, MSG_NOSIGNAL) == 5);
+    bool closed = false;
+    for (int i = 0; i < 100 && !closed; ++i) {  // 10 s at most
+      const char byte = 'x';
+      pollfd p{slow.fd(), POLLRDHUP, 0};
+      closed = ::send(slow.fd(), &byte, 1, MSG_NOSIGNAL) != 1 ||
+               (::poll(&p, 1, 100) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
+    }
+    CHECK(closed);
+    auto client = https_client(notify.port("notification"), certificate.cert);
+    auto health = client->Get("/health");
+    REQUIRE(health);
+    CHECK(health->status == 200);
   }
 
   SECTION("SIGHUP loads a new certificate for new connections; one that does not load is refused") {
