@@ -249,7 +249,8 @@ TEST_CASE("notification service over HTTP", "[e2e]") {
       clients.push_back(std::make_unique<SseClient>(notify, "/events"));
       REQUIRE(clients.back()->wait_connected());
     }
-    CHECK(body_of(health.Get("/health"))["clients"] == 3);
+    // A stream is counted once its subscription is in place, just after `connected` is sent.
+    REQUIRE(eventually([&] { return body_of(health.Get("/health"))["clients"] == 3; }));
     CHECK(body_of(health.Get("/health"))["service"] == "notify");
     auto refused = health.Get("/events");
     check_json_error(refused, 503, "too_many_clients");
