@@ -153,7 +153,8 @@ std::optional<wire::ApiError> NotifyService::notify_refusal(const httplib::Reque
   if (m_options.notify_token.empty()) {
     return std::nullopt;
   }
-  auto token = wire::bearer_token(req.get_header_value("Authorization"));
+  const std::string authorization = req.get_header_value("Authorization");  // the view's owner
+  auto token = wire::bearer_token(authorization);
   if (token && wire::constant_time_equal(*token, m_options.notify_token)) {
     return std::nullopt;
   }
