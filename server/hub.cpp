@@ -15,6 +15,13 @@
 #include "wire/sse.hpp"
 
 namespace livechat::server {
+namespace {
+
+// The most a stream's socket is given to send from (the kernel doubles it): enough to keep a
+// fast reader's link full, little for a stream that never reads.
+constexpr std::size_t k_max_send_buffer = 64 * 1024;
+
+}  // namespace
 
 Hub::Hub(HubOptions options) : m_options(std::move(options)), m_log(m_options.log) {
   m_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -55,9 +62,11 @@ std::unique_ptr<Subscription> Hub::subscribe(int fd, std::shared_ptr<const Frami
   if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) == 0 && protocol == IPPROTO_TCP) {
     // Left alone, the kernel grows a TCP send buffer up to 4 MiB (tcp_wmem): a stream that
     // never reads would park that much in it before its socket is ever full. It doubles what
-    // it is given, for its bookkeeping: the socket then holds about the stream's bound.
-    int send_buffer =
-        static_cast<int>(std::clamp<std::size_t>(m_options.max_stream_bytes / 2, 2048, INT_MAX));
+    // it is given, for its bookkeeping. The rest of what is due to a stream waits as
+    // references to the log's frames, not copies, so a small kernel buffer costs a reader
+    // nothing and a stream that never reads costs little.
+    int send_buffer = static_cast<int>(
+        std::clamp<std::size_t>(m_options.max_stream_bytes / 2, 2048, k_max_send_buffer));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
   }
   auto sub = std::make_shared<detail::Subscriber>();
