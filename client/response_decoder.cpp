@@ -4,28 +4,9 @@
 #include <cctype>
 #include <charconv>
 
+#include "wire/http_head.hpp"
+
 namespace livechat::client {
-namespace {
-
-// Compares ASCII text without regard to case.
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-}  // namespace
 
 void ResponseDecoder::restart() {
   m_state = State::head;
@@ -97,11 +78,11 @@ void ResponseDecoder::head_line(const std::string& line) {
   if (colon == std::string::npos) {
     return;
   }
-  std::string_view name = trim(std::string_view(line).substr(0, colon));
-  std::string_view value = trim(std::string_view(line).substr(colon + 1));
-  if (iequals(name, "Transfer-Encoding")) {
-    m_chunked = value.size() >= 7 && iequals(value.substr(value.size() - 7), "chunked");
-  } else if (iequals(name, "Content-Length")) {
+  std::string_view name = wire::trim_ows(std::string_view(line).substr(0, colon));
+  std::string_view value = wire::trim_ows(std::string_view(line).substr(colon + 1));
+  if (wire::iequals(name, "Transfer-Encoding")) {
+    m_chunked = value.size() >= 7 && wire::iequals(value.substr(value.size() - 7), "chunked");
+  } else if (wire::iequals(name, "Content-Length")) {
     std::uint64_t length = 0;
     std::from_chars(value.data(), value.data() + value.size(), length);
     m_content_length = length;
@@ -151,7 +132,7 @@ void ResponseDecoder::feed_body(std::string_view bytes,
           break;
         }
         // 1a3f;name=value: the size in hex, then extensions to ignore.
-        std::string_view digits = trim(std::string_view(line).substr(0, line.find(';')));
+        std::string_view digits = wire::trim_ows(std::string_view(line).substr(0, line.find(';')));
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), m_left, 16);
         if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
           fail("bad chunk size line '" + line.substr(0, 64) + "'");

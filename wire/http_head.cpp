@@ -28,37 +28,8 @@ bool is_token(std::string_view s) {
 // A field value's byte: visible ASCII, space, tab, or obs-text; never NUL, CR, LF or DEL.
 bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Tells whether a header's value decides how the request is framed or read: those may not
-// hold a percent sign, which cpp-httplib would decode.
-bool is_decoded(std::string_view name) {
-  for (auto framing : {"Content-Type", "Content-Encoding", "Transfer-Encoding", "Connection",
-                       "Expect", "Host", "Content-Length"}) {
-    if (iequals(name, framing)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 ApiError bad(std::string message) { return {ApiErrorKind::bad_request, std::move(message)}; }
@@ -152,6 +123,35 @@ Result<std::uint64_t, ApiError> parse_length(std::string_view text) {
 }
 
 }  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Tells whether a header's value decides how the request is framed or read: those may not
+// hold a percent sign, which cpp-httplib would decode.
+bool is_decoded(std::string_view name) {
+  for (auto framing : {"Content-Type", "Content-Encoding", "Transfer-Encoding", "Connection",
+                       "Expect", "Host", "Content-Length"}) {
+    if (iequals(name, framing)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
 
 std::size_t head_size(std::string_view bytes) {
   auto at = bytes.find("\r\n\r\n");

@@ -34,6 +34,12 @@ struct RequestHead {
   std::string origin;                // the Origin header, for CORS on an error answer
 };
 
+// Tells whether two texts are equal but for ASCII case (header names, tokens).
+bool iequals(std::string_view a, std::string_view b);
+
+// Returns a header value without its optional white space (spaces and tabs) around it.
+std::string_view trim_ows(std::string_view s);
+
 // Returns the size of the head at the start of `bytes` through its blank line, or 0 while the
 // blank line has not arrived.
 std::size_t head_size(std::string_view bytes);
