@@ -2,16 +2,23 @@
 
 #include "tests/support/helpers.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <stdexcept>
@@ -95,7 +102,12 @@ Child::Child(std::vector<std::string> argv, std::map<std::string, std::string> e
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // ...and with SIGPIPE back at its default, though the tests ignore it.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &pipe);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   int rc = posix_spawn(&m_pid, args[0], &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
@@ -218,6 +230,7 @@ LivechatServer::LivechatServer(std::vector<std::string> args,
   args.push_back("--host");
   args.push_back("127.0.0.1");
   std::size_t services = args[1] == "serve" ? 2 : 1;
+  m_command = args[1];
   m_child = std::make_unique<Child>(std::move(args), std::move(env));
   static const std::regex k_listening(R"((message|notification) service listening on \S+:(\d+))");
   bool ready = m_child->wait_until(
@@ -242,22 +255,132 @@ std::string LivechatServer::url(const std::string& service) const {
   return "http://127.0.0.1:" + std::to_string(port(service));
 }
 
-std::optional<int> LivechatServer::stop(std::chrono::milliseconds timeout) {
-  m_child->signal(SIGTERM);
-  return m_child->wait_exit(timeout);
+LivechatServer::~LivechatServer() {
+  if (!m_child || m_stopped) {
+    return;  // moved from, or stopped or crashed by the test, which checked what it meant to
+  }
+  auto code = m_child->wait_exit(0ms);  // one that died by itself is checked as well
+  if (!code) {
+    code = stop();
+  }
+  if (std::uncaught_exceptions() > 0) {
+    return;  // the test has already failed; its own failure is the one to read
+  }
+  if (code != 0) {
+    auto said = m_child->err();
+    if (said.size() > 4096) {
+      said = "..." + said.substr(said.size() - 4096);
+    }
+    UNSCOPED_INFO("livechat " << m_command << " said:\n" << said);
+  }
+  const int exit_code = code.value_or(-1);  // -1: still running after 30 s, then killed
+  CHECK(exit_code == 0);
 }
 
+std::optional<int> LivechatServer::stop(std::chrono::milliseconds timeout) {
+  m_stopped = true;
+  m_child->signal(SIGTERM);
+  auto code = m_child->wait_exit(timeout);
+  if (!code) {
+    crash();
+  }
+  return code;
+}
+
+void LivechatServer::crash() {
+  m_stopped = true;
+  m_child->signal(SIGKILL);
+  m_child->wait_exit(30s);
+}
+
+namespace {
+
+// Ports a test chooses before it starts what listens on them (a service it restarts on the same
+// port, a Redis) come from a block of ports of its own, outside the kernel's range for port 0,
+// so that neither a parallel test's block nor a port-0 listener can take one in between. A
+// block is held by an flock on a file of its own for as long as the test process lives.
+class PortBlocks {
+ public:
+  int next() {
+    std::lock_guard lock(m_mutex);
+    for (;;) {
+      if (m_next == m_end && !take_block()) {
+        throw std::runtime_error("no free block of test ports is left");
+      }
+      int port = m_next++;
+      if (bindable(port)) {
+        return port;
+      }
+    }
+  }
+
+ private:
+  static constexpr int k_block = 32;
+
+  static bool bindable(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return free;
+  }
+
+  // The ports below the kernel's range for port 0 (ip_local_port_range), from 10000 up.
+  static std::pair<int, int> candidates() {
+    int low = 32768;
+    int high = 60999;
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    range >> low >> high;
+    if (low - 10000 >= 4 * k_block) {
+      return {10000, low};
+    }
+    return {high + 1, 65536};
+  }
+
+  bool take_block() {
+    auto [first, end] = candidates();
+    std::error_code ignored;
+    const auto dir = std::filesystem::temp_directory_path() / "livechat-test-ports";
+    std::filesystem::create_directories(dir, ignored);
+    const int blocks = (end - first) / k_block;
+    // Start at a place of this process's own, so that parallel tests rarely try the same file.
+    const int start = static_cast<int>(::getpid()) % blocks;
+    for (int i = 0; i < blocks; ++i) {
+      const int block = (start + i) % blocks;
+      if (std::find(m_held.begin(), m_held.end(), block) != m_held.end()) {
+        continue;
+      }
+      const auto path = dir / ("block-" + std::to_string(first + block * k_block));
+      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+      if (fd < 0) {
+        continue;
+      }
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        continue;
+      }
+      m_held.push_back(block);  // the descriptor stays open: the lock lasts until exit
+      m_next = first + block * k_block;
+      m_end = m_next + k_block;
+      return true;
+    }
+    return false;
+  }
+
+  std::mutex m_mutex;
+  std::vector<int> m_held;
+  int m_next = 0;
+  int m_end = 0;
+};
+
+}  // namespace
+
 int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t length = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  static PortBlocks blocks;
+  return blocks.next();
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
