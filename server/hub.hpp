@@ -60,6 +60,9 @@ struct HubOptions {
   std::size_t max_lag_events = 10'000;
   // An idle stream gets a ": ping" comment this often, so proxies and clients see it alive.
   std::chrono::milliseconds heartbeat{15'000};
+  // An idle writer looks at its streams' heartbeats and deadlines a quarter heartbeat apart,
+  // and at least this often.
+  std::chrono::milliseconds max_idle_wait{1'000};
   // Bytes written to one subscriber in one system call at most.
   std::size_t max_write_bytes = 256 * 1024;
   // A subscriber whose socket is full while more than this many bytes are due to it (the rest

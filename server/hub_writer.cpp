@@ -131,8 +131,10 @@ void Writer::stop() {
 
 void Writer::run() {
   const auto heartbeat = m_hub.m_options.heartbeat;
+  const long max_idle_ms =
+      std::max<long>(5L, static_cast<long>(m_hub.m_options.max_idle_wait.count()));
   const int tick_ms =
-      static_cast<int>(std::clamp<long>(static_cast<long>(heartbeat.count() / 4), 5L, 1000L));
+      static_cast<int>(std::clamp<long>(static_cast<long>(heartbeat.count() / 4), 5L, max_idle_ms));
   epoll_event events[64];
   bool behind = false;  // someone got a capped write and has more waiting
   while (!m_stop.load()) {
