@@ -60,10 +60,13 @@ TEST_CASE("livechat send and listen", "[e2e]") {
         {LIVECHAT_BINARY, "listen", "--room", "ops", "--count", "1", "--url", notify_url});
     REQUIRE(listener.wait_until(
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
-    run_livechat({"send", "--url", message_url, "--room", "general", "not this"});
-    run_livechat({"send", "--url", message_url, "--room", "ops", "this"});
+    REQUIRE(run_livechat({"send", "--url", message_url, "--room", "general", "not this"}).code ==
+            0);
+    REQUIRE(run_livechat({"send", "--url", message_url, "--room", "ops", "this"}).code == 0);
     REQUIRE(listener.wait_exit(10s) == 0);
-    CHECK(json::parse(listener.out_lines().at(0))["content"] == "this");
+    auto lines = listener.out_lines();
+    REQUIRE(lines.size() == 1);
+    CHECK(json::parse(lines[0])["content"] == "this");
   }
 
   SECTION("a message the service refuses is one error line and exit 1") {
@@ -134,7 +137,7 @@ TEST_CASE("livechat command line errors", "[e2e]") {
     auto serve = run_livechat({"serve", "--help"}).out;
     CHECK(serve.find("=8080") != std::string::npos);
     CHECK(serve.find("=8081") != std::string::npos);
-    CHECK(serve.find("=15") != std::string::npos);
+    CHECK(serve.find("--heartbeat FLOAT:FLOAT in [0.01 - 3600]=15 ") != std::string::npos);
     auto message = run_livechat({"serve-message", "--help"}).out;
     CHECK(message.find("http://localhost:8081") != std::string::npos);
     CHECK(message.find("NOTIFICATION_SERVICE_URL") != std::string::npos);

@@ -210,7 +210,9 @@ TEST_CASE("notification service over HTTP", "[e2e]") {
     SseClient ops(notify, "/events?room=ops,dev");
     REQUIRE(ops.wait_connected());
     for (const char* room : {"general", "ops", "random", "dev"}) {
-      post(message, "/messages", json{{"content", room}, {"room", room}}.dump());
+      auto posted = post(message, "/messages", json{{"content", room}, {"room", room}}.dump());
+      REQUIRE(posted);
+      REQUIRE(posted->status == 201);
     }
     REQUIRE(ops.wait_messages(2));
     auto got = ops.messages();

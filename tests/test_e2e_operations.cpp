@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "tests/support/helpers.hpp"
@@ -87,7 +88,7 @@ TEST_CASE("logs", "[e2e]") {
     post_message(server.port("message"), "a secret nobody logs");
     httplib::Client client("127.0.0.1", server.port("message"));
     REQUIRE(client.Get("/health"));
-    server.stop();
+    REQUIRE(server.stop() == 0);
     auto lines = split_lines(server.process().err());
     REQUIRE(lines.size() >= 4);
     std::set<std::string> levels;
@@ -106,10 +107,25 @@ TEST_CASE("logs", "[e2e]") {
     CHECK(levels.count("debug") == 1);
   }
 
-  SECTION("text by default, and a bad --log-format is a one-line error") {
+  SECTION("text by default: one plain line a record, with its level, none of them JSON") {
+    auto server = start_serve();
+    post_message(server.port("message"), "hello");
+    REQUIRE(server.stop() == 0);
+    auto lines = split_lines(server.process().err());
+    REQUIRE(lines.size() >= 4);
+    static const std::regex k_text_record(
+        R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (trace|debug|info|warning|error|critical) \S.*)");
+    for (const auto& line : lines) {
+      INFO(line);
+      CHECK(std::regex_match(line, k_text_record));
+    }
+  }
+
+  SECTION("a bad --log-format is a one-line error") {
     auto bad = run_livechat({"serve", "--log-format", "xml"});
     CHECK(bad.code != 0);
-    CHECK(split_lines(bad.err).size() <= 2);
-    CHECK(bad.err.find("--log-format") != std::string::npos);
+    CHECK(split_lines(bad.err) ==
+          std::vector<std::string>{
+              "livechat: error: --log-format: xml not in {text,json} (see --help)"});
   }
 }

@@ -280,8 +280,12 @@ TEST_CASE("user tokens", "[e2e]") {
     Child listen({LIVECHAT_BINARY, "listen", "--url", server.url("notification"), "--message-url",
                   server.url("message"), "--json", "--count", "1"},
                  {{"LIVECHAT_TOKEN", alice}});
-    REQUIRE(eventually([&] { return json::parse(client.Get("/health")->body).size() > 0; }));
     REQUIRE(listen.wait_for_err("connected"));
+    httplib::Client notify_client("127.0.0.1", notify);
+    REQUIRE(eventually([&] {
+      auto health = notify_client.Get("/health");
+      return health && json::parse(health->body)["clients"] == 1;
+    }));
     auto sent = run_livechat({"send", "--url", server.url("message"), "--token", alice, "hello"});
     REQUIRE(sent.code == 0);
     CHECK(listen.wait_exit(10s) == 0);
