@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -117,7 +116,6 @@ TcpProxy::TcpProxy(int target_port) : m_target_port(target_port) {
 }
 
 TcpProxy::~TcpProxy() {
-  stop_random_cuts();
   m_stopping = true;
   wake(m_wake_fd);
   m_acceptor.join();
@@ -137,45 +135,20 @@ TcpProxy::~TcpProxy() {
   ::close(m_wake_fd);
 }
 
-void TcpProxy::cut_all() {
+std::size_t TcpProxy::cut_all() {
   std::lock_guard lock(m_mutex);
+  std::size_t cut = 0;
   for (auto& link : m_links) {
-    if (!link->done) {
+    if (!link->done && !link->cut) {
       link->cut = true;
       wake(link->wake_fd);
+      ++cut;
     }
   }
+  return cut;
 }
 
 void TcpProxy::set_refusing(bool refusing) { m_refusing = refusing; }
-
-void TcpProxy::start_random_cuts(std::chrono::milliseconds min, std::chrono::milliseconds max,
-                                 std::uint32_t seed) {
-  stop_random_cuts();
-  m_cutting = true;
-  m_cutter = std::thread([this, min, max, seed] {
-    std::mt19937 random(seed);
-    std::uniform_int_distribution<long> pause(min.count(), std::max(min, max).count());
-    std::unique_lock lock(m_cut_mutex);
-    while (!m_cut_changed.wait_for(lock, std::chrono::milliseconds(pause(random)),
-                                   [this] { return !m_cutting; })) {
-      lock.unlock();
-      cut_all();
-      lock.lock();
-    }
-  });
-}
-
-void TcpProxy::stop_random_cuts() {
-  {
-    std::lock_guard lock(m_cut_mutex);
-    m_cutting = false;
-  }
-  m_cut_changed.notify_all();
-  if (m_cutter.joinable()) {
-    m_cutter.join();
-  }
-}
 
 void TcpProxy::accept_loop() {
   while (!m_stopping) {
