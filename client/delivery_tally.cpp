@@ -74,8 +74,11 @@ std::optional<BenchPayload> parse_bench_notification(std::string_view json) {
   constexpr std::string_view k_key = "\"content\":\"bench ";
   std::string content;
   std::string_view text;
+  // The quote that ends the content in the JSON; in content read out of it, a quote is text.
+  bool quick = false;
   if (auto at = json.find(k_key); at != std::string_view::npos) {
     text = json.substr(at + k_key.size() - 6);
+    quick = true;
   } else {
     auto message = wire::parse_message_json(json);
     if (!message) {
@@ -96,7 +99,7 @@ std::optional<BenchPayload> parse_bench_notification(std::string_view json) {
   }
   auto [after_ns, e2] = std::from_chars(after_seq + 1, end, payload.sent_ns);
   // What follows is the end of the content, or padding after a space.
-  if (e2 != std::errc{} || (after_ns != end && *after_ns != '"' && *after_ns != ' ')) {
+  if (e2 != std::errc{} || (after_ns != end && !(quick && *after_ns == '"') && *after_ns != ' ')) {
     return std::nullopt;
   }
   return payload;

@@ -3,7 +3,6 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "wire/http_client.hpp"
 
@@ -39,22 +38,18 @@ wire::Result<std::vector<wire::Message>> fetch_after(const wire::Endpoint& messa
       return wire::Error{"history_failed", "the message service answered HTTP " +
                                                std::to_string(result->status) + " for history"};
     }
-    auto page = nlohmann::json::parse(result->body, nullptr, false);
-    if (!page.is_array()) {
-      return wire::Error{"bad_reply", "the message service's history is not a JSON array"};
+    auto page = wire::parse_stored_messages(result->body);
+    if (!page) {
+      return wire::Error{"bad_reply", "the message service's history is not a list of messages: " +
+                                          page.error().message};
     }
-    for (const auto& item : page) {
-      auto message = wire::parse_message_json(item.dump());
-      if (!message) {
-        return wire::Error{"bad_reply",
-                           "a history entry is not a message: " + message.error().message};
-      }
-      cursor = message->id;
-      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), message->room) != rooms.end()) {
-        out.push_back(std::move(*message));
+    for (auto& message : *page) {
+      cursor = message.id;
+      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), message.room) != rooms.end()) {
+        out.push_back(std::move(message));
       }
     }
-    if (page.size() < k_page) {
+    if (page->size() < k_page) {
       return out;
     }
   }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wire/errors.hpp"
 #include "wire/http_client.hpp"
 
 namespace livechat::client {
@@ -35,13 +36,10 @@ wire::Result<wire::Message> Publisher::send(const std::string& content, const st
                                           wire::running_hint(why, "serve-message")};
   }
   if (result->status != 201) {
-    auto reply = nlohmann::json::parse(result->body, nullptr, false);
-    std::string why = reply.is_object() && reply.contains("error") && reply["error"].is_string()
-                          ? reply["error"].get<std::string>()
-                          : result->body;
-    std::string code = reply.is_object() && reply.value("code", "").size() > 0
-                           ? reply.value("code", "")
-                           : "http_" + std::to_string(result->status);
+    auto reply = wire::parse_error_body(result->body);
+    std::string why = reply ? reply->message : result->body;
+    std::string code =
+        reply && !reply->code.empty() ? reply->code : "http_" + std::to_string(result->status);
     return wire::Error{code, "the message service refused the message: " + why + " (HTTP " +
                                  std::to_string(result->status) + ")"};
   }

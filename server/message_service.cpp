@@ -219,15 +219,7 @@ void MessageService::install(wire::HttpServer& http) {
                              "history cannot be read now (" + messages.error().message + ")"});
       return;
     }
-    std::string body = "[";
-    for (const auto& m : *messages) {
-      if (body.size() > 1) {
-        body += ',';
-      }
-      body += wire::stored_json(m);
-    }
-    body += ']';
-    wire::send_json(res, 200, body);
+    wire::send_json(res, 200, wire::stored_array_json(*messages));
   });
 
   // GET /health -> 200 {"status":"ok","service":"message",...,"store":"sqlite",

@@ -196,6 +196,12 @@ TEST_CASE("load::parse_bench_notification") {
     CHECK(payload->sent_ns == 66);
   }
 
+  SECTION("a quote after the payload ends it only as the end of the JSON string") {
+    CHECK(parse_bench_notification(R"({"content":"bench 7 99"})"));
+    CHECK_FALSE(parse_bench_notification(R"({"content":"bench 7 99\"x"})"));
+    CHECK_FALSE(parse_bench_notification(R"({"content" : "bench 7 99\"x"})"));
+  }
+
   SECTION("rejects other messages") {
     CHECK_FALSE(parse_bench_notification(R"({"content":"hello"})"));
     CHECK_FALSE(parse_bench_notification(R"({"content":"bench x 1"})"));

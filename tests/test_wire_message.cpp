@@ -170,6 +170,23 @@ TEST_CASE("errors::http_status and code_word") {
     CHECK(body["code"].get<std::string>() == "bad_room");
     CHECK_NOTHROW(nlohmann::json::parse(render_error({ApiErrorKind::internal, "bad \xFF byte"})));
   }
+  SECTION("parse_error_body reads what render_error writes, and nothing else") {
+    auto body = parse_error_body(render_error({ApiErrorKind::bad_room, "no \"x\"\nroom"}));
+    REQUIRE(body);
+    CHECK(body->message == "no \"x\"\nroom");
+    CHECK(body->code == "bad_room");
+    auto no_code = parse_error_body(R"({"error":"down","code":503})");
+    REQUIRE(no_code);
+    CHECK(no_code->message == "down");
+    CHECK(no_code->code.empty());
+    for (std::string_view other :
+         {"", "Bad Gateway", "[]", R"({"code":"x"})", R"({"error":1})", R"({"error":"a"} x)"}) {
+      INFO(other);
+      CHECK_FALSE(parse_error_body(other));
+    }
+    using namespace std::string_view_literals;
+    CHECK_FALSE(parse_error_body("{\"error\":\"a\"}\0x"sv));
+  }
   SECTION("error_for_status maps bare statuses") {
     CHECK(error_for_status(404).kind == ApiErrorKind::not_found);
     CHECK(error_for_status(405).kind == ApiErrorKind::method_not_allowed);
@@ -246,6 +263,25 @@ TEST_CASE("message::json rendering") {
     REQUIRE(parsed.ok());
     CHECK(*parsed == messages);
     CHECK(notification_array_json({}) == "[]");
+  }
+  SECTION("stored_array_json is the history answer and round-trips through parse_stored_messages") {
+    Message second = k_message;
+    second.id = "20240101120000.123457";
+    second.room = "ops";
+    const std::vector<Message> messages{k_message, second};
+    const auto text = stored_array_json(messages);
+    CHECK(text == "[" + stored_json(k_message) + "," + stored_json(second) + "]");
+    auto parsed = parse_stored_messages(text);
+    REQUIRE(parsed.ok());
+    CHECK(*parsed == messages);
+    CHECK(stored_array_json({}) == "[]");
+    CHECK(parse_stored_messages("[]")->empty());
+  }
+  SECTION("parse_stored_messages takes an array of messages only") {
+    CHECK_FALSE(parse_stored_messages(stored_json(k_message)).ok());
+    CHECK_FALSE(parse_stored_messages(R"([{"id":"1"},{"content":"no id"}])").ok());
+    CHECK_FALSE(parse_stored_messages(nested(100'000, "[", "", "]")).ok());
+    CHECK_FALSE(parse_stored_messages(R"({"error":"no","code":"unauthorized"})").ok());
   }
   SECTION("invalid UTF-8 in a message still renders as valid JSON") {
     Message broken = k_message;

@@ -64,6 +64,16 @@ TEST_CASE("wire::token") {
     CHECK(claims->user == "carol");
     CHECK(claims->expires == 1'800'003'600);
   }
+  SECTION("\"alg\" is HS256 as written, not in another case") {
+    for (const char* header : {R"({"alg":"hs256","typ":"JWT"})", R"({"alg":"hS256"})",
+                               R"({"typ":"JWT"})", R"({"alg":["HS256"]})"}) {
+      INFO(header);
+      auto refused = verify_token(hs256_token("s3cret", payload("carol", 1'800'003'600), header),
+                                  "s3cret", k_now);
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().message.find("HS256") != std::string::npos);
+    }
+  }
   SECTION("\"nbf\" or \"iat\" more than 60 s ahead: refused; within 60 s: taken") {
     const long soon = 1'800'000'000 + 60;
     const long later = 1'800'000'000 + 61;

@@ -59,6 +59,24 @@ std::string render_error(const ApiError& error) {
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::optional<ErrorBody> parse_error_body(std::string_view body) {
+  // nlohmann::json would take a NUL byte for the end of the body.
+  if (body.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto reply = nlohmann::json::parse(body, nullptr, false);
+  if (!reply.is_object()) {
+    return std::nullopt;
+  }
+  auto error = reply.find("error");
+  if (error == reply.end() || !error->is_string()) {
+    return std::nullopt;
+  }
+  auto code = reply.find("code");
+  return ErrorBody{error->get<std::string>(),
+                   code != reply.end() && code->is_string() ? code->get<std::string>() : ""};
+}
+
 ApiError error_for_status(int status) {
   switch (status) {
     case 404:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,16 @@ std::string_view code_word(ApiErrorKind kind);
 
 // Renders the JSON body every error is sent as: {"error":"...","code":"..."}.
 std::string render_error(const ApiError& error);
+
+// What an error body says, as a client reads it from a service.
+struct ErrorBody {
+  std::string message;  // "error"
+  std::string code;     // "code", empty if the body has none
+};
+
+// Reads an error body as render_error writes it: nothing unless it is a JSON object whose
+// "error" is a string; a "code" that is not a string is left out.
+std::optional<ErrorBody> parse_error_body(std::string_view body);
 
 // Maps an HTTP status with no body of ours (404 from routing, 413 from the payload limit)
 // to the error livechat answers with.

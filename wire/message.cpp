@@ -92,6 +92,19 @@ Result<Message, ApiError> message_from_json(const json& object) {
   return message;
 }
 
+Result<std::vector<Message>, ApiError> messages_from_array(const json& array) {
+  std::vector<Message> messages;
+  messages.reserve(array.size());
+  for (const auto& item : array) {
+    auto message = message_from_json(item);
+    if (!message) {
+      return message.error();
+    }
+    messages.push_back(std::move(*message));
+  }
+  return messages;
+}
+
 }  // namespace
 
 Result<Draft, ApiError> parse_draft(std::string_view body, const Limits& limits) {
@@ -147,24 +160,14 @@ Result<std::vector<Message>, ApiError> parse_notifications(std::string_view body
   if (!parsed) {
     return parsed.error();
   }
-  std::vector<Message> messages;
   if (parsed->is_array()) {
-    messages.reserve(parsed->size());
-    for (const auto& item : *parsed) {
-      auto message = message_from_json(item);
-      if (!message) {
-        return message.error();
-      }
-      messages.push_back(std::move(*message));
-    }
-    return messages;
+    return messages_from_array(*parsed);
   }
   auto message = message_from_json(*parsed);
   if (!message) {
     return message.error();
   }
-  messages.push_back(std::move(*message));
-  return messages;
+  return std::vector<Message>{std::move(*message)};
 }
 
 std::string stored_json(const Message& m) {
@@ -184,12 +187,31 @@ std::string notification_array_json(const std::vector<Message>& messages) {
   return dump(array);
 }
 
+std::string stored_array_json(const std::vector<Message>& messages) {
+  std::string out = "[";
+  for (const auto& m : messages) {
+    out.append(out.size() > 1 ? "," : "").append(stored_json(m));
+  }
+  return out.append("]");
+}
+
 Result<Message, ApiError> parse_message_json(std::string_view text) {
   auto parsed = parse_json(text, Limits{});
   if (!parsed) {
     return parsed.error();
   }
   return message_from_json(*parsed);
+}
+
+Result<std::vector<Message>, ApiError> parse_stored_messages(std::string_view text) {
+  auto parsed = parse_json(text, Limits{});
+  if (!parsed) {
+    return parsed.error();
+  }
+  if (!parsed->is_array()) {
+    return bad(ApiErrorKind::bad_request, "history must be a JSON array of messages");
+  }
+  return messages_from_array(*parsed);
 }
 
 bool is_valid_room(std::string_view room) {

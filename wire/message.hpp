@@ -60,8 +60,14 @@ std::string notification_json(const Message& message);
 // Renders messages as one JSON array of notifications, for a batched POST /notify.
 std::string notification_array_json(const std::vector<Message>& messages);
 
+// Renders messages as the message service answers GET /messages: a JSON array of stored messages.
+std::string stored_array_json(const std::vector<Message>& messages);
+
 // Parses one notification or stored message object (as `listen` receives them).
 Result<Message, ApiError> parse_message_json(std::string_view text);
+
+// Parses a GET /messages answer, as `listen` reads history: a JSON array of stored messages.
+Result<std::vector<Message>, ApiError> parse_stored_messages(std::string_view text);
 
 // Tells whether a room name is 1-64 characters of [A-Za-z0-9_.-].
 bool is_valid_room(std::string_view room);

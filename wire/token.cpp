@@ -167,6 +167,10 @@ Result<TokenClaims, ApiError> verify_token(std::string_view token, std::string_v
   if (!header) {
     return header.error();
   }
+  // RFC 7515 names algorithms case-sensitively; libjwt would take "hs256" for HS256 too.
+  if (auto alg = header->find("alg"); alg == header->end() || *alg != "HS256") {
+    return unauthorized("the token is not valid (livechat takes HS256 only)");
+  }
   auto payload = read_part(token.substr(first + 1, second - first - 1));
   if (!payload) {
     return payload.error();
