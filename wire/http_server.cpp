@@ -156,6 +156,7 @@ HttpServer::HttpServer(HttpServerOptions options)
   m_limits->head.max_head_bytes = m_options.max_header_bytes;
   // Chunks' framing on top: a few bytes a chunk, and clients send large ones.
   m_limits->max_body_wire_bytes = 2 * m_options.max_body_bytes + 64 * 1024;
+  warm_up();
   auto& server = *m_backend;
   server.set_socket_options([](socket_t fd) {
     int yes = 1;
@@ -232,6 +233,25 @@ int HttpServer::expect_continue(const httplib::Request& req, httplib::Response& 
 }
 
 httplib::Server& HttpServer::routes() { return *m_backend; }
+
+void HttpServer::warm_up() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return;
+  }
+  static constexpr std::string_view k_request =
+      "GET / HTTP/1.1\r\nHost: livechat\r\nRange: bytes=0-0\r\nConnection: close\r\n\r\n";
+  if (::send(fds[0], k_request.data(), k_request.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(k_request.size())) {
+    ::shutdown(fds[0], SHUT_WR);
+    ConnectionStream stream(fds[1], nullptr, *m_limits);
+    t_stream = &stream;
+    serve_requests(stream);  // no route yet: cpp-httplib answers 404 into the socket pair
+    t_stream = nullptr;
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
 
 void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions options) {
   if (options.gate) {
