@@ -5,8 +5,6 @@
 // its 1-128 byte UTF-8 user and in "exp" its expiry after now, with "nbf" and "iat" (if there)
 // numbers at most 60 s ahead of now.
 #include <fuzzer/FuzzedDataProvider.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <chrono>
 #include <cstddef>
@@ -18,6 +16,8 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz.hpp"
+#include "tests/fuzz/json_sax.hpp"
+#include "tests/support/hand_token.hpp"
 #include "wire/auth.hpp"
 #include "wire/message.hpp"
 #include "wire/token.hpp"
@@ -31,24 +31,6 @@ using json = nlohmann::json;
 constexpr std::int64_t k_now = 1'800'000'000;
 constexpr std::string_view k_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url(std::string_view bytes) {
-  std::string out;
-  unsigned value = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    value = (value << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(k_alphabet[(value >> bits) & 63]);
-    }
-  }
-  if (bits > 0) {
-    out.push_back(k_alphabet[(value << (6 - bits)) & 63]);
-  }
-  return out;
-}
 
 std::optional<std::string> from_base64url(std::string_view text) {
   while (!text.empty() && text.back() == '=') {
@@ -72,18 +54,8 @@ std::optional<std::string> from_base64url(std::string_view text) {
   return out;
 }
 
-// Signs header.payload with HMAC-SHA256, as a JWT with "alg":"HS256" is signed.
-std::string sign(std::string_view secret, std::string_view header, std::string_view payload) {
-  std::string input = base64url(header) + "." + base64url(payload);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
-  return input + "." + base64url(std::string_view(reinterpret_cast<char*>(mac), length));
-}
-
 // Follows the keys of every object of a JSON text, to tell whether one is given twice.
-struct KeySax {
+struct KeySax : livechat::fuzz::FollowingSax {
   std::vector<std::set<std::string>> objects;
   bool twice = false;
 
@@ -98,18 +70,6 @@ struct KeySax {
   bool key(json::string_t& name) {
     twice = twice || !objects.back().insert(name).second;
     return true;
-  }
-  bool start_array(std::size_t) { return true; }
-  bool end_array() { return true; }
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t&) { return true; }
-  bool string(json::string_t&) { return true; }
-  bool binary(json::binary_t&) { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
   }
 };
 
@@ -184,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   verified(text);
   // The input's own claims, signed as livechat signs: only the claims decide.
-  verified(sign(secret, header, claims_json));
+  verified(livechat::test::hs256_token(secret, claims_json, header));
   if (auto ttl = parse_ttl(text)) {
     check(ttl->count() > 0 && ttl->count() <= 10LL * 365 * 86400, "a lifetime is 1 s to 10 years");
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/hand_token.hpp"
 #include "tests/support/process.hpp"
 #include "wire/message.hpp"
 
@@ -40,14 +41,6 @@ std::vector<std::string> ids_of(const std::vector<wire::Message>& messages);
 
 // Returns a TCP socket connected to 127.0.0.1:port (the test fails if it cannot connect).
 int connect_loopback(int port);
-
-// Encodes bytes as base64url without padding, for hand-made tokens.
-std::string base64url(const std::string& bytes);
-
-// Returns a hand-made JWT: `header` and `payload` (JSON text, taken as they are) signed with
-// HMAC-SHA256 under `secret`, as any HS256 library would sign them.
-std::string hs256_token(const std::string& secret, const std::string& payload,
-                        const std::string& header = R"({"alg":"HS256","typ":"JWT"})");
 
 // Splits text into its complete lines.
 std::vector<std::string> split_lines(const std::string& text);
