@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "tests/fuzz/fuzz.hpp"
+#include "tests/fuzz/json_sax.hpp"
 #include "wire/message.hpp"
 
 using livechat::fuzz::check;
@@ -17,8 +18,7 @@ namespace {
 
 // Follows how deeply arrays and objects nest as nlohmann::json parses a text (the parsed value
 // alone can be shallower: of a key given twice, only the last value is kept).
-struct DepthSax {
-  using json = nlohmann::json;
+struct DepthSax : livechat::fuzz::FollowingSax {
   std::size_t depth = 0;
   std::size_t deepest = 0;
 
@@ -34,17 +34,6 @@ struct DepthSax {
   bool start_array(std::size_t) { return open(); }
   bool end_object() { return close(); }
   bool end_array() { return close(); }
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t&) { return true; }
-  bool string(json::string_t&) { return true; }
-  bool binary(json::binary_t&) { return true; }
-  bool key(json::string_t&) { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
 };
 
 // Tells whether nlohmann::json, which checks strictly, takes text as UTF-8.

@@ -12,11 +12,7 @@ using namespace livechat::wire;
 namespace {
 
 void check_message(const Message& message) {
-  check(!message.id.empty() && message.id.size() <= k_max_id_bytes, "the id is within its limit");
-  check(message.id.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
-        "the id has no line break or NUL");
-  check(is_valid_room(message.room), "the room is valid");
-  check(!message.user.empty(), "the user is never empty");
+  livechat::fuzz::check_message_rules(message);
 
   auto notification = parse_message_json(notification_json(message));
   check(notification.ok() && *notification == message, "a notification parses back equal");

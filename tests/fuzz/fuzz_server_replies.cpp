@@ -18,11 +18,7 @@ using livechat::fuzz::check;
 using namespace livechat::wire;
 
 void check_message(const Message& message) {
-  check(!message.id.empty() && message.id.size() <= k_max_id_bytes, "the id is within its limit");
-  check(message.id.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
-        "the id has no line break or NUL");
-  check(is_valid_room(message.room), "the room is valid");
-  check(!message.user.empty(), "the user is never empty");
+  livechat::fuzz::check_message_rules(message);
   auto line = notification_json(message);
   check(line.find('\n') == std::string::npos, "a message renders as one line");
   auto again = parse_message_json(line);
