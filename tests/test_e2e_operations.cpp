@@ -43,7 +43,8 @@ TEST_CASE("metrics", "[e2e]") {
   SseClient second(notify, "/events");
   REQUIRE(first.wait_connected());
   REQUIRE(second.wait_connected());
-  CHECK(metric(notify, "livechat_clients") == 2);
+  // A stream is counted just after its `connected` event is written.
+  CHECK(eventually([&] { return metric(notify, "livechat_clients") == 2; }));
   for (int i = 0; i < 3; ++i) {
     post_message(message, "counted " + std::to_string(i));
   }
