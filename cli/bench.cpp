@@ -12,7 +12,7 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "client/load.hpp"
+#include "client/bench/load.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::cli {
@@ -31,7 +31,7 @@ struct BenchOptions {
   bool json = false;
   std::string events_url;   // a foreign server's SSE stream; empty: livechat's
   std::string publish_url;  // a foreign server's publish endpoint; empty: livechat's
-  std::string publish_body{client::k_default_publish_body};
+  std::string publish_body{client::bench::k_default_publish_body};
   std::string cacert;
 };
 
@@ -50,8 +50,8 @@ std::string ms(std::uint64_t micros) { return fixed(static_cast<double>(micros) 
 double ms_value(std::uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
 
 // Reads a foreign server's URL: the endpoint and the path and query to request.
-client::ForeignUrl foreign_url(const std::string& url, const std::string& flag) {
-  client::ForeignUrl out;
+client::bench::ForeignUrl foreign_url(const std::string& url, const std::string& flag) {
+  client::bench::ForeignUrl out;
   out.endpoint = require_endpoint(url, flag);
   auto scheme = url.find("://");
   auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
@@ -59,9 +59,9 @@ client::ForeignUrl foreign_url(const std::string& url, const std::string& flag) 
   return out;
 }
 
-std::string progress_line(const client::BenchProgress& p, std::size_t listeners,
+std::string progress_line(const client::bench::BenchProgress& p, std::size_t listeners,
                           std::size_t messages) {
-  using Phase = client::BenchProgress::Phase;
+  using Phase = client::bench::BenchProgress::Phase;
   std::string line = fixed(p.elapsed_seconds, 1) + " s  ";
   if (p.phase == Phase::connecting) {
     return line + "connecting: " + std::to_string(p.connected) + "/" + std::to_string(listeners) +
@@ -72,7 +72,7 @@ std::string progress_line(const client::BenchProgress& p, std::size_t listeners,
          std::to_string(p.received) + "/" + std::to_string(p.expected) + " delivered";
 }
 
-nlohmann::json report_json(const client::BenchReport& r) {
+nlohmann::json report_json(const client::bench::BenchReport& r) {
   const auto& d = r.deliveries;
   nlohmann::json server = nullptr;
   if (r.server) {
@@ -120,7 +120,7 @@ nlohmann::json report_json(const client::BenchReport& r) {
   };
 }
 
-void print_human(const client::BenchReport& r) {
+void print_human(const client::bench::BenchReport& r) {
   const auto& d = r.deliveries;
   std::vector<std::pair<std::string, std::string>> lines = {
       {"listeners", std::to_string(r.connected) + " of " + std::to_string(r.listeners) +
@@ -165,7 +165,7 @@ int run_bench(const BenchOptions& o) {
   if (!wire::is_valid_room(o.room)) {
     throw UserError("--room: '" + o.room + "' is not a room name (1-64 of A-Z a-z 0-9 _ . -)");
   }
-  client::BenchConfig config;
+  client::bench::BenchConfig config;
   config.listeners = o.listeners;
   config.messages = o.messages;
   config.rate = o.rate;
@@ -187,11 +187,12 @@ int run_bench(const BenchOptions& o) {
   }
 
   const bool live = isatty(STDERR_FILENO) != 0;
-  auto on_progress = [&](const client::BenchProgress& p) {
+  auto on_progress = [&](const client::bench::BenchProgress& p) {
     std::cerr << "\r" << progress_line(p, o.listeners, o.messages) << "\033[K" << std::flush;
   };
-  auto result = client::run_bench(
-      config, live ? client::BenchProgressHandler(on_progress) : client::BenchProgressHandler());
+  auto result =
+      client::bench::run_bench(config, live ? client::bench::BenchProgressHandler(on_progress)
+                                            : client::bench::BenchProgressHandler());
   if (live) {
     std::cerr << "\r\033[K" << std::flush;
   }

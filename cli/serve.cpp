@@ -5,8 +5,8 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "server/notifier.hpp"
-#include "server/redis_feed.hpp"
+#include "server/redis/feed.hpp"
+#include "server/service/notifier.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -28,32 +28,32 @@ int run_serve(const ServeOptions& o) {
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);  // first: a bad --db stops it before anything listens
-  server::Hub hub(hub_options(o.notify));
+  server::hub::Hub hub(hub_options(o.notify));
   // With Redis this process is one node of a deployment: the hub follows the shared stream.
-  std::unique_ptr<server::RedisFeed> feed;
+  std::unique_ptr<server::redis::RedisFeed> feed;
   if (!o.message.redis_url.empty()) {
-    feed = std::make_unique<server::RedisFeed>(require_redis(o.message.redis_url), hub);
+    feed = std::make_unique<server::redis::RedisFeed>(require_redis(o.message.redis_url), hub);
   }
   auto notify_options = notify_service_options(o.notify, o.common);
   notify_options.notify_route = o.expose_notify || !o.common.notify_token.empty();
   if (notify_options.notify_route) {
     warn_if_notify_open(o.common);
   }
-  server::NotifyService notify_service(hub, notify_options, feed.get());
-  wire::HttpServer notify_http(http_options(
+  server::service::NotifyService notify_service(hub, notify_options, feed.get());
+  server::http::HttpServer notify_http(http_options(
       o.common, o.notify_port, std::max(o.notify.body_bytes, o.message.max_body_bytes())));
   notify_service.install(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
 
-  server::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
+  server::service::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
   MessageOptions message = o.message;
   message.public_notify_url = o.public_notify_url.empty()
                                   ? std::string(o.common.tls_cert.empty() ? "http" : "https") +
                                         "://localhost:" + std::to_string(notify_port)
                                   : o.public_notify_url;
-  server::MessageService message_service(*store, feed ? nullptr : &notifier,
-                                         message_service_options(message, o.common));
-  wire::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
+  server::service::MessageService message_service(*store, feed ? nullptr : &notifier,
+                                                  message_service_options(message, o.common));
+  server::http::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
   message_service.install(message_http);
   int port = start_or_throw(message_http, "message service");
   spdlog::info("chat page at {}://localhost:{}/", o.common.tls_cert.empty() ? "http" : "https",

@@ -4,7 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "server/notifier.hpp"
+#include "server/service/notifier.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -21,15 +21,15 @@ int run_serve_message(const ServeMessageOptions& o) {
   StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);
   // With Redis, notification nodes read the stream themselves: no hop to hand messages over.
-  std::unique_ptr<server::HttpNotifier> notifier;
+  std::unique_ptr<server::service::HttpNotifier> notifier;
   if (o.message.redis_url.empty()) {
-    server::HttpNotifierOptions options;
+    server::service::HttpNotifierOptions options;
     options.token = o.common.notify_token;
-    notifier = std::make_unique<server::HttpNotifier>(notify, options);
+    notifier = std::make_unique<server::service::HttpNotifier>(notify, options);
   }
-  server::MessageService service(*store, notifier.get(),
-                                 message_service_options(o.message, o.common));
-  wire::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
+  server::service::MessageService service(*store, notifier.get(),
+                                          message_service_options(o.message, o.common));
+  server::http::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
   service.install(http);
   start_or_throw(http, "message service");
   if (notifier) {

@@ -4,7 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/service_options.hpp"
-#include "server/redis_feed.hpp"
+#include "server/redis/feed.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -20,13 +20,14 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   warn_if_notify_open(o.common);
   raise_open_files_limit(o.notify.max_clients + k_spare_files);
   StopSignals signals(!o.common.tls_cert.empty());
-  server::Hub hub(hub_options(o.notify));
-  std::unique_ptr<server::RedisFeed> feed;
+  server::hub::Hub hub(hub_options(o.notify));
+  std::unique_ptr<server::redis::RedisFeed> feed;
   if (!o.notify.redis_url.empty()) {
-    feed = std::make_unique<server::RedisFeed>(require_redis(o.notify.redis_url), hub);
+    feed = std::make_unique<server::redis::RedisFeed>(require_redis(o.notify.redis_url), hub);
   }
-  server::NotifyService service(hub, notify_service_options(o.notify, o.common), feed.get());
-  wire::HttpServer http(http_options(o.common, o.port, o.notify.body_bytes));
+  server::service::NotifyService service(hub, notify_service_options(o.notify, o.common),
+                                         feed.get());
+  server::http::HttpServer http(http_options(o.common, o.port, o.notify.body_bytes));
   service.install(http);
   start_or_throw(http, "notification service");
   const char* stop = signals.wait(tls_reloader(o.common, {&http}));

@@ -12,10 +12,11 @@
 
 #include "cli/command.hpp"
 #include "cli/json_log.hpp"
-#include "server/sqlite.hpp"
-#include "server/sqlite_store.hpp"
+#include "server/store/sqlite.hpp"
+#include "server/store/sqlite_store.hpp"
 #include "wire/auth.hpp"
 #include "wire/tls.hpp"
+#include "www/page.hpp"
 
 namespace livechat::cli {
 
@@ -168,8 +169,9 @@ void add_redis_option(CLI::App& app, std::string& url) {
       ->envname("LIVECHAT_REDIS_URL");
 }
 
-wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body) {
-  wire::HttpServerOptions options;
+server::http::HttpServerOptions http_options(const CommonOptions& common, int port,
+                                             std::size_t max_body) {
+  server::http::HttpServerOptions options;
   options.host = common.host;
   options.port = port;
   options.allowed_origins = common.cors_origins;
@@ -192,19 +194,20 @@ wire::HttpServerOptions http_options(const CommonOptions& common, int port, std:
   return options;
 }
 
-server::MessageServiceOptions message_service_options(const MessageOptions& o,
-                                                      const CommonOptions& common) {
-  server::MessageServiceOptions options;
+server::service::MessageServiceOptions message_service_options(const MessageOptions& o,
+                                                               const CommonOptions& common) {
+  server::service::MessageServiceOptions options;
   options.auth_secret = common.auth_secret;
   options.limits.max_content_bytes = o.max_message_bytes;
   options.public_notify_url = o.public_notify_url.empty() ? o.notify_url : o.public_notify_url;
+  options.page_html = std::string(www::index_html());
   options.rate_limit = o.rate_limit;
   options.rate_burst = o.rate_burst > 0 ? o.rate_burst : 2 * o.rate_limit;
   return options;
 }
 
-server::HubOptions hub_options(const NotifyOptions& o) {
-  server::HubOptions options;
+server::hub::HubOptions hub_options(const NotifyOptions& o) {
+  server::hub::HubOptions options;
   options.heartbeat =
       std::chrono::milliseconds(static_cast<long>(std::lround(o.heartbeat_seconds * 1000)));
   options.log.max_events = o.log_events;
@@ -213,9 +216,9 @@ server::HubOptions hub_options(const NotifyOptions& o) {
   return options;
 }
 
-server::NotifyServiceOptions notify_service_options(const NotifyOptions& o,
-                                                    const CommonOptions& common) {
-  server::NotifyServiceOptions options;
+server::service::NotifyServiceOptions notify_service_options(const NotifyOptions& o,
+                                                             const CommonOptions& common) {
+  server::service::NotifyServiceOptions options;
   options.notify_token = common.notify_token;
   options.auth_secret = common.auth_secret;
   options.max_streams_per_client = o.max_streams_per_client;
@@ -233,20 +236,20 @@ void warn_if_notify_open(const CommonOptions& common) {
   }
 }
 
-std::unique_ptr<server::MessageStore> open_store(const MessageOptions& o) {
+std::unique_ptr<server::store::MessageStore> open_store(const MessageOptions& o) {
   if (!o.redis_url.empty()) {
     auto address = require_redis(o.redis_url);
-    server::RedisStoreOptions options;
+    server::store::RedisStoreOptions options;
     options.max_length = o.redis_max_messages;
     spdlog::info("messages are kept in the Redis stream at {} (about {} at most)", address.text(),
                  o.redis_max_messages);
-    return std::make_unique<server::RedisStore>(address, options);
+    return std::make_unique<server::store::RedisStore>(address, options);
   }
   try {
-    auto store = std::make_unique<server::SqliteStore>(o.db);
+    auto store = std::make_unique<server::store::SqliteStore>(o.db);
     spdlog::info("messages are kept in {} ({} stored)", o.db, store->size());
     return store;
-  } catch (const server::sqlite::Error& error) {
+  } catch (const server::store::sqlite::Error& error) {
     throw UserError("--db " + o.db + ": " + error.what() +
                     " (give a writable SQLite file, or :memory:)");
   }
@@ -314,7 +317,7 @@ void raise_open_files_limit(std::size_t wanted) {
   }
 }
 
-int start_or_throw(wire::HttpServer& server, const std::string& what) {
+int start_or_throw(server::http::HttpServer& server, const std::string& what) {
   auto port = server.start();
   if (!port) {
     throw UserError(what + ": " + port.error().message);
@@ -349,7 +352,7 @@ const char* StopSignals::wait(const std::function<void()>& on_reload) {
 }
 
 std::function<void()> tls_reloader(const CommonOptions& common,
-                                   std::vector<wire::HttpServer*> servers) {
+                                   std::vector<server::http::HttpServer*> servers) {
   return [cert = common.tls_cert, key = common.tls_key, servers = std::move(servers)] {
     auto tls = wire::TlsContext::load(cert, key);
     if (!tls) {

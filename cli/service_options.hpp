@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "server/hub.hpp"
-#include "server/message_service.hpp"
-#include "server/message_store.hpp"
-#include "server/notify_service.hpp"
-#include "server/redis_store.hpp"
-#include "wire/http_server.hpp"
+#include "server/http/server.hpp"
+#include "server/hub/hub.hpp"
+#include "server/service/message_service.hpp"
+#include "server/service/notify_service.hpp"
+#include "server/store/message_store.hpp"
+#include "server/store/redis_store.hpp"
 #include "wire/url.hpp"
 
 namespace CLI {
@@ -61,7 +61,7 @@ struct MessageOptions {
   double rate_limit = 0;  // posts a second per client address; 0: no limit
   double rate_burst = 0;  // 0: twice the rate
   std::string redis_url;  // empty: SQLite at `db`, and the HTTP hop to `notify_url`
-  std::size_t redis_max_messages = server::RedisStoreOptions{}.max_length;
+  std::size_t redis_max_messages = server::store::RedisStoreOptions{}.max_length;
   std::string notify_cacert;  // --notify-url https://: the CA to trust (empty: the system's)
 
   std::size_t body_bytes = 0;  // 0: derived from max_message_bytes
@@ -86,10 +86,11 @@ struct NotifyOptions {
   double heartbeat_seconds = 15.0;
   long retry_ms = 2000;
   std::size_t max_clients = 15'000;
-  std::size_t log_events = server::EventLogLimits{}.max_events;
-  std::size_t max_lag = server::HubOptions{}.max_lag_events;
-  std::size_t max_stream_buffer = server::HubOptions{}.max_stream_bytes;
-  std::size_t max_streams_per_client = server::NotifyServiceOptions{}.max_streams_per_client;
+  std::size_t log_events = server::hub::EventLogLimits{}.max_events;
+  std::size_t max_lag = server::hub::HubOptions{}.max_lag_events;
+  std::size_t max_stream_buffer = server::hub::HubOptions{}.max_stream_bytes;
+  std::size_t max_streams_per_client =
+      server::service::NotifyServiceOptions{}.max_streams_per_client;
   std::string redis_url;  // empty: messages come by POST /notify
   // Largest POST /notify body, then 413 (--max-body-bytes of serve-notify).
   std::size_t body_bytes = k_default_notify_body;
@@ -106,19 +107,20 @@ void add_notify_body_option(CLI::App& app, NotifyOptions& options);
 // Adds --redis (LIVECHAT_REDIS_URL).
 void add_redis_option(CLI::App& app, std::string& url);
 
-wire::HttpServerOptions http_options(const CommonOptions& common, int port, std::size_t max_body);
-server::MessageServiceOptions message_service_options(const MessageOptions& options,
-                                                      const CommonOptions& common);
-server::HubOptions hub_options(const NotifyOptions& options);
-server::NotifyServiceOptions notify_service_options(const NotifyOptions& options,
-                                                    const CommonOptions& common);
+server::http::HttpServerOptions http_options(const CommonOptions& common, int port,
+                                             std::size_t max_body);
+server::service::MessageServiceOptions message_service_options(const MessageOptions& options,
+                                                               const CommonOptions& common);
+server::hub::HubOptions hub_options(const NotifyOptions& options);
+server::service::NotifyServiceOptions notify_service_options(const NotifyOptions& options,
+                                                             const CommonOptions& common);
 
 // Warns when POST /notify is open to more than this machine (no --notify-token on a public host).
 void warn_if_notify_open(const CommonOptions& common);
 
 // Opens the message store (Redis with --redis, else SQLite at --db), or throws a UserError that
 // says what is wrong with it.
-std::unique_ptr<server::MessageStore> open_store(const MessageOptions& options);
+std::unique_ptr<server::store::MessageStore> open_store(const MessageOptions& options);
 
 // Parses --redis, or throws a UserError that says what is wrong with it.
 wire::RedisAddress require_redis(const std::string& url);
@@ -138,7 +140,7 @@ void setup_logging(const CommonOptions& common);
 void raise_open_files_limit(std::size_t wanted);
 
 // Starts a server or throws a UserError that says why it cannot listen.
-int start_or_throw(wire::HttpServer& server, const std::string& what);
+int start_or_throw(server::http::HttpServer& server, const std::string& what);
 
 // Blocks SIGINT and SIGTERM (and with `reload`, SIGHUP) in every thread started after it, to be
 // taken by wait().
@@ -156,6 +158,6 @@ class StopSignals {
 // give them to `servers` for new connections; a pair that does not load is logged and the
 // current one kept.
 std::function<void()> tls_reloader(const CommonOptions& common,
-                                   std::vector<wire::HttpServer*> servers);
+                                   std::vector<server::http::HttpServer*> servers);
 
 }  // namespace livechat::cli

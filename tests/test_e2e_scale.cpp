@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "client/load.hpp"
+#include "client/bench/load.hpp"
+#include "client/bench/stream_pool.hpp"
 #include "client/publisher.hpp"
-#include "client/stream_pool.hpp"
 #include "tests/support/process.hpp"
 #include "wire/message.hpp"
 
@@ -20,13 +20,13 @@ namespace client = livechat::client;
 namespace {
 
 // Keeps the sequence numbers each stream received, in arrival order.
-class Recorder : public client::StreamHandler {
+class Recorder : public client::bench::StreamHandler {
  public:
   explicit Recorder(std::size_t streams) : m_received(streams) {}
 
   void on_event(std::size_t index, std::size_t, const livechat::wire::sse::Event& event,
                 std::chrono::steady_clock::time_point) override {
-    auto payload = client::parse_bench_notification(event.data);
+    auto payload = client::bench::parse_bench_notification(event.data);
     std::lock_guard lock(m_mutex);
     if (event.type == "message" && payload) {
       m_received[index].push_back(payload->seq);
@@ -71,12 +71,12 @@ TEST_CASE("2,000 concurrent streams", "[e2e]") {
   httplib::Client health("127.0.0.1", server.port("notification"));
 
   Recorder recorder(k_streams);
-  client::StreamPoolConfig config;
+  client::bench::StreamPoolConfig config;
   config.endpoints = {endpoint(server.url("notification"))};
   config.target = "/events?room=scale";
   config.streams = k_streams;
   config.loops = 2;
-  client::StreamPool pool(config, recorder);
+  client::bench::StreamPool pool(config, recorder);
   REQUIRE_FALSE(pool.start());
   REQUIRE(eventually([&] { return pool.pending() == 0; }, 30s));
   REQUIRE(pool.connected() == k_streams);
@@ -85,7 +85,7 @@ TEST_CASE("2,000 concurrent streams", "[e2e]") {
 
   client::Publisher publisher(endpoint(server.url("message")));
   for (std::uint64_t seq = 0; seq < k_messages; ++seq) {
-    REQUIRE(publisher.send(client::bench_content(seq, 0), "scale", "scale"));
+    REQUIRE(publisher.send(client::bench::bench_content(seq, 0), "scale", "scale"));
   }
   CHECK(eventually([&] { return recorder.total() >= k_streams * k_messages; }, 20s));
   auto received = recorder.received();

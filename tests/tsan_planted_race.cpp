@@ -23,7 +23,7 @@
 #include <string>
 #include <thread>
 
-#include "wire/http_server.hpp"
+#include "server/http/server.hpp"
 
 namespace {
 

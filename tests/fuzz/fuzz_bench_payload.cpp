@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "client/delivery_tally.hpp"
+#include "client/bench/delivery_tally.hpp"
 #include "tests/fuzz/fuzz.hpp"
 #include "wire/message.hpp"
 

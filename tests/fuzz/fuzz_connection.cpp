@@ -1,5 +1,5 @@
-// wire::HttpServer's own connection loop, fed whole request byte streams over a socket pair, as
-// a client would send them: never more answers than request heads, nothing after an answer
+// server::http::HttpServer's own connection loop, fed whole request byte streams over a socket
+// pair, as a client would send them: never more answers than request heads, nothing after an answer
 // that closes the connection, every answer whole, and never a 500.
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "server/http/server.hpp"
 #include "tests/fuzz/fuzz.hpp"
-#include "wire/http_server.hpp"
 
 namespace {
 

@@ -1,17 +1,17 @@
-// client::ResponseDecoder: the same response gives the same events and end whole, split in two
-// or one byte at a time.
+// client::bench::ResponseDecoder: the same response gives the same events and end whole, split in
+// two or one byte at a time.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "client/response_decoder.hpp"
+#include "client/bench/response_decoder.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 namespace {
 
-using livechat::client::ResponseDecoder;
+using livechat::client::bench::ResponseDecoder;
 using livechat::fuzz::check;
 
 struct Outcome {

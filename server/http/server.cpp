@@ -1,0 +1,724 @@
+#include "server/http/server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "server/http/connection_stream.hpp"
+#include "wire/auth.hpp"
+#include "wire/tls.hpp"
+
+namespace livechat::server::http {
+
+namespace {
+
+// The connection the calling thread serves.
+thread_local ConnectionStream* t_stream = nullptr;
+
+// Returns the kernel's unique id of a socket (fd numbers are reused, cookies are not).
+std::uint64_t socket_cookie(int fd) {
+  std::uint64_t cookie = 0;
+  socklen_t length = sizeof cookie;
+  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) != 0) {
+    return 0;
+  }
+  return cookie;
+}
+
+void set_timeout(int fd, int option, std::chrono::seconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count());
+  setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
+}
+
+// Returns the error a request that could not be read gets: the limit it broke, if it broke one.
+wire::ApiError request_error(int status) {
+  Breach breach = t_stream != nullptr ? t_stream->breach() : Breach::none;
+  if (breach == Breach::too_slow) {
+    return {wire::ApiErrorKind::request_timeout, "the request did not arrive in time"};
+  }
+  if (breach == Breach::too_large) {
+    return {wire::ApiErrorKind::too_large, "request body too large"};
+  }
+  return wire::error_for_status(status);
+}
+
+// Returns the reason phrase of a status livechat answers with outside cpp-httplib.
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Bad Request";
+  }
+}
+
+// Returns a whole HTTP response carrying an error, for the answers written outside cpp-httplib
+// (to requests refused before it reads them); the connection closes after it. `allow_origin`
+// is the Access-Control-Allow-Origin to send, if any.
+std::string closing_error_reply(const wire::ApiError& error, std::string_view allow_origin = {}) {
+  const int status = wire::http_status(error.kind);
+  std::string body = wire::render_error(error) + "\n";
+  std::string reply =
+      "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n";
+  if (!allow_origin.empty()) {
+    reply += "Access-Control-Allow-Origin: " + std::string(allow_origin) + "\r\n";
+  }
+  return reply + "Connection: close\r\n\r\n" + body;
+}
+
+// Closes our side for writing, then reads and drops what the client still sends, for a
+// moment: closing a socket with unread bytes resets it, and the client could lose the answer.
+void linger_close(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  char sink[4096];
+  std::size_t dropped = 0;
+  while (dropped < 256 * 1024) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      return;
+    }
+    ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    if (n <= 0) {
+      return;
+    }
+    dropped += static_cast<std::size_t>(n);
+  }
+}
+
+struct ConnectionStart {
+  HttpServer* server;
+  int fd;
+};
+
+}  // namespace
+
+// When the calling thread's current request was routed (zero: not yet, or already logged).
+static thread_local std::chrono::steady_clock::time_point t_routed;
+
+// cpp-httplib with livechat's connection loop: livechat accepts the sockets itself (a real
+// backlog, a thread per connection with a small stack, each connection's socket known to its
+// handler, which the SSE hub writes to without blocking) and reads each request through its own
+// stream, which bounds how long a request may take and how large its head may be.
+class HttpServer::Backend : public httplib::Server {
+ public:
+  std::atomic<socket_t>& listen_socket() { return svr_sock_; }
+
+  // Serves one request; false when the connection must close.
+  bool serve(ConnectionStream& stream) {
+    bool closed = false;
+    bool ok = process_request(stream, false, closed, [](httplib::Request&) {});
+    return ok && !closed;
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options)
+    : m_options(std::move(options)), m_backend(std::make_unique<Backend>()) {
+  m_tls_on = m_options.tls != nullptr;
+  m_limits = std::make_unique<StreamLimits>();
+  m_limits->read_timeout = m_options.read_timeout;
+  m_limits->write_timeout = m_options.write_timeout;
+  m_limits->request_timeout = m_options.request_timeout;
+  m_limits->head.max_head_bytes = m_options.max_header_bytes;
+  // Chunks' framing on top: a few bytes a chunk, and clients send large ones.
+  m_limits->max_body_wire_bytes = 2 * m_options.max_body_bytes + 64 * 1024;
+  warm_up();
+  auto& server = *m_backend;
+  server.set_socket_options([](socket_t fd) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
+  server.set_keep_alive_timeout(m_options.keep_alive_timeout.count());
+  server.set_read_timeout(m_options.read_timeout.count());
+  server.set_write_timeout(m_options.write_timeout.count());
+  server.set_payload_max_length(m_options.max_body_bytes);
+
+  server.set_logger(
+      [this](const httplib::Request& req, const httplib::Response& res) { finished(req, res); });
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_routed = std::chrono::steady_clock::now();
+    if (t_stream != nullptr && t_stream->closing()) {
+      res.set_header("Connection", "close");
+    }
+    add_security_headers(res);
+    add_cors_headers(req, res, m_options.allowed_origins);
+    if (req.method == "OPTIONS") {
+      res.status = 204;
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      res.set_header("Access-Control-Allow-Headers",
+                     "Content-Type, Authorization, Last-Event-ID, Cache-Control");
+      res.set_header("Access-Control-Max-Age", "86400");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Every error leaves as JSON, also those cpp-httplib makes itself (404, 413, 400).
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        add_security_headers(res);
+        add_cors_headers(req, res, m_options.allowed_origins);
+        if (res.body.empty()) {
+          // cpp-httplib refused the request itself: whatever it did not read of it goes with
+          // the connection (a miss on the route table is an ordinary answer).
+          if (res.status != 404) {
+            close_after(res);
+          }
+          send_error(res, request_error(res.status));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        return expect_continue(req, res);
+      });
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("{} {}: {}", req.method, req.path, what);
+        send_error(res, {wire::ApiErrorKind::internal, "internal error"});
+      });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::expect_continue(const httplib::Request& req, httplib::Response& res) const {
+  // A gate refuses before the client is told to send its body.
+  auto it = m_gates.find(req.path);
+  if (it != m_gates.end() && req.method == "POST" && refuse_at_gate(it->second, req, res)) {
+    return res.status;
+  }
+  return 100;
+}
+
+httplib::Server& HttpServer::routes() { return *m_backend; }
+
+void HttpServer::warm_up() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return;
+  }
+  static constexpr std::string_view k_request =
+      "GET / HTTP/1.1\r\nHost: livechat\r\nRange: bytes=0-0\r\nConnection: close\r\n\r\n";
+  if (::send(fds[0], k_request.data(), k_request.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(k_request.size())) {
+    ::shutdown(fds[0], SHUT_WR);
+    ConnectionStream stream(fds[1], nullptr, *m_limits);
+    t_stream = &stream;
+    serve_requests(stream);  // no route yet: cpp-httplib answers 404 into the socket pair
+    t_stream = nullptr;
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions options) {
+  if (options.gate) {
+    m_gates.emplace(path, options);  // asked first when a client waits for 100 Continue
+  }
+  m_backend->Post(path, [handler = std::move(handler), options = std::move(options),
+                         max_body = m_options.max_body_bytes](
+                            const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+    if (refuse_at_gate(options, req, res)) {
+      return;
+    }
+    std::string body;
+    bool too_large = false;
+    bool complete = reader([&](const char* data, std::size_t length) {
+      too_large = body.size() + length > max_body;  // a chunked body has no length first
+      body.append(data, too_large ? 0 : length);
+      return !too_large;
+    });
+    if (!complete) {
+      close_after(res);  // what is left of the body must not be read as a request
+      auto error = request_error(res.status == 413 || too_large ? 413 : 400);
+      if (options.refused) {
+        options.refused(req, res, error);
+      } else {
+        send_error(res, error);
+      }
+      return;
+    }
+    handler(req, res, body);
+  });
+}
+
+bool HttpServer::refuse_at_gate(const PostOptions& options, const httplib::Request& req,
+                                httplib::Response& res) {
+  if (!options.gate) {
+    return false;
+  }
+  auto refusal = options.gate(req);
+  if (!refusal) {
+    return false;
+  }
+  close_after(res);
+  if (options.refused) {
+    options.refused(req, res, *refusal);
+  } else {
+    send_error(res, *refusal);
+  }
+  return true;
+}
+
+void HttpServer::close_after(httplib::Response& response) {
+  if (t_stream != nullptr) {
+    t_stream->close_after();
+  }
+  if (!response.has_header("Connection")) {
+    response.set_header("Connection", "close");
+  }
+}
+
+std::string HttpServer::address() const {
+  bool ipv6 = m_options.host.find(':') != std::string::npos;
+  return (m_tls_on ? "https://" : "http://") +
+         (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" + std::to_string(m_port);
+}
+
+wire::Result<int> HttpServer::start() {
+  auto& server = *m_backend;
+  errno = 0;
+  int port = m_options.port == 0
+                 ? server.bind_to_any_port(m_options.host)
+                 : (server.bind_to_port(m_options.host, m_options.port) ? m_options.port : -1);
+  if (port <= 0) {
+    int saved = errno;
+    std::string why = saved == EADDRINUSE ? "the port is already in use (is another livechat "
+                                            "running?)"
+                      : saved != 0        ? std::strerror(saved)
+                                          : "the address cannot be bound";
+    return wire::Error{"listen_failed", "cannot listen on " + m_options.host + ":" +
+                                            std::to_string(m_options.port) + ": " + why};
+  }
+  m_port = port;
+  m_listen_fd = server.listen_socket().load();
+  ::listen(m_listen_fd, m_options.backlog);
+  fcntl(m_listen_fd, F_SETFL, fcntl(m_listen_fd, F_GETFL) | O_NONBLOCK);
+  m_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  m_acceptor = std::thread([this] { accept_loop(); });
+  return port;
+}
+
+void HttpServer::accept_loop() {
+  pollfd fds[2] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
+  while (!m_stopping.load()) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      spdlog::error("poll on the listening socket failed: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) {
+      return;
+    }
+    for (;;) {
+      int fd = accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+          auto now = std::chrono::steady_clock::now();
+          if (now - m_last_emfile_warning > std::chrono::seconds(10)) {
+            m_last_emfile_warning = now;
+            spdlog::warn("out of file descriptors, new connections wait ({} open)",
+                         m_connections.load());
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+          spdlog::debug("accept failed: {}", std::strerror(errno));
+        }
+        break;
+      }
+      spawn_connection(fd);
+    }
+  }
+}
+
+void HttpServer::spawn_connection(int fd) {
+  int yes = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  set_timeout(fd, SO_RCVTIMEO, m_options.read_timeout);
+  set_timeout(fd, SO_SNDTIMEO, m_options.write_timeout);
+  {
+    std::lock_guard lock(m_mutex);
+    m_open.emplace(fd, socket_cookie(fd));
+  }
+  ++m_connections;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, m_options.thread_stack_bytes);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  auto* start = new ConnectionStart{this, fd};
+  int rc = pthread_create(&thread, &attr, &HttpServer::connection_main, start);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    delete start;
+    spdlog::warn("cannot start a thread for a new connection ({}); closing it", std::strerror(rc));
+    ::close(fd);
+    std::lock_guard lock(m_mutex);
+    m_open.erase(fd);
+    --m_connections;
+    m_drained.notify_all();
+  }
+}
+
+void HttpServer::serve_socket(int fd) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_open.emplace(fd, socket_cookie(fd));
+  }
+  ++m_connections;
+  run_connection(fd);
+}
+
+void* HttpServer::connection_main(void* arg) {
+  std::unique_ptr<ConnectionStart> start(static_cast<ConnectionStart*>(arg));
+  start->server->run_connection(start->fd);
+  return nullptr;
+}
+
+void HttpServer::run_connection(int fd) {
+  SSL* ssl = nullptr;
+  bool linger = false;  // the client may still be sending: drain before closing
+  if (!m_tls_on || (ssl = accept_tls(fd)) != nullptr) {
+    ConnectionStream stream(fd, ssl, *m_limits);
+    t_stream = &stream;
+    try {
+      linger = !serve_requests(stream);
+    } catch (const std::exception& e) {
+      spdlog::error("connection failed: {}", e.what());
+    }
+    t_stream = nullptr;
+  }
+  if (ssl != nullptr) {
+    SSL_shutdown(ssl);  // close_notify, if the socket takes it (it fails after a broken write)
+    ERR_clear_error();
+    SSL_free(ssl);
+  }
+  if (linger) {
+    linger_close(fd);
+  }
+  std::lock_guard lock(m_mutex);
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
+  m_open.erase(fd);
+  --m_connections;
+  m_drained.notify_all();
+}
+
+bool HttpServer::serve_requests(ConnectionStream& stream) {
+  // Kept alive until the client closes it, goes quiet, or a request is refused: nothing after a
+  // refused request is read as a request, since where it ends cannot be trusted.
+  while (!m_stopping.load() && stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
+    stream.begin_request();
+    auto head = stream.read_head();
+    if (!head) {
+      return true;  // gone before its head was whole
+    }
+    if (!*head) {
+      const auto& error = head->error();
+      spdlog::debug("request refused before it was read: {}", error.message);
+      std::string reply = closing_error_reply(error, allowed_origin(""));
+      [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
+      return false;
+    }
+    const wire::RequestHead& request = head->value();
+    if (request.content_length > m_options.max_body_bytes) {
+      refuse_body(stream, request);
+      return false;
+    }
+    if (request.chunked) {
+      // Its end is cpp-httplib's to find, not counted here: the connection ends with it.
+      stream.close_after();
+    }
+    const bool kept = m_backend->serve(stream);
+    if (stream.breach() != Breach::none) {
+      if (!stream.answered()) {
+        answer_breach(stream);  // cut off where cpp-httplib answers nothing
+      }
+      return false;
+    }
+    // A body not read to its end leaves bytes that are no request of the client's.
+    const bool whole = stream.body_bytes_read() == request.content_length;
+    if (!kept) {
+      return whole;  // cpp-httplib closes it (Connection: close, HTTP/1.0)
+    }
+    if (stream.closing() || !whole) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string HttpServer::allowed_origin(std::string_view origin) const {
+  const auto& allowed = m_options.allowed_origins;
+  if (std::find(allowed.begin(), allowed.end(), "*") != allowed.end()) {
+    return "*";
+  }
+  if (!origin.empty() && std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) {
+    return std::string(origin);
+  }
+  return {};
+}
+
+void HttpServer::refuse_body(ConnectionStream& stream, const wire::RequestHead& request) {
+  const auto started = std::chrono::steady_clock::now();
+  const wire::ApiError error{wire::ApiErrorKind::too_large, "request body too large"};
+  std::string path = request.target.substr(0, request.target.find('?'));
+  if (m_on_refused) {
+    m_on_refused(request.method, path, error);
+  }
+  std::string reply = closing_error_reply(error, allowed_origin(request.origin));
+  [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
+  observe(request.method, path,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void HttpServer::on_refused(RefusalObserver observer) { m_on_refused = std::move(observer); }
+
+void HttpServer::answer_breach(ConnectionStream& stream) {
+  std::string reply = closing_error_reply(request_error(400));
+  [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
+}
+
+ssl_st* HttpServer::accept_tls(int fd) {
+  const auto deadline = std::chrono::steady_clock::now() + m_options.request_timeout;
+  auto wait = [&](short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, events, 0};
+    return left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) > 0;
+  };
+  char first = 0;
+  if (!wait(POLLIN) || ::recv(fd, &first, 1, MSG_PEEK) != 1) {
+    return nullptr;
+  }
+  if (first != 0x16) {
+    // Not a TLS handshake: most likely plain HTTP, which gets an answer it can show.
+    static const std::string k_reply = closing_error_reply(
+        {wire::ApiErrorKind::bad_request, "this port speaks HTTPS: use an https:// URL"});
+    [[maybe_unused]] auto n = ::send(fd, k_reply.data(), k_reply.size(), MSG_NOSIGNAL);
+    return nullptr;
+  }
+  std::shared_ptr<wire::TlsContext> tls;
+  {
+    std::lock_guard lock(m_tls_mutex);
+    tls = m_options.tls;
+  }
+  SSL* ssl = SSL_new(tls->get());  // holds its own reference to the context
+  if (ssl == nullptr) {
+    spdlog::warn("cannot start TLS on a connection: {}", wire::last_tls_error());
+    return nullptr;
+  }
+  SSL_set_fd(ssl, fd);
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  bool done = false;
+  for (;;) {
+    int rc = SSL_accept(ssl);
+    if (rc == 1) {
+      done = true;
+      break;
+    }
+    int error = SSL_get_error(ssl, rc);
+    if (!((error == SSL_ERROR_WANT_READ && wait(POLLIN)) ||
+          (error == SSL_ERROR_WANT_WRITE && wait(POLLOUT)))) {
+      spdlog::debug("TLS handshake failed: {}",
+                    error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE
+                        ? "timed out"
+                        : wire::last_tls_error());
+      break;
+    }
+  }
+  ERR_clear_error();
+  if (!done) {
+    fcntl(fd, F_SETFL, flags);
+    SSL_free(ssl);
+    return nullptr;
+  }
+  return ssl;
+}
+
+void HttpServer::stop() {
+  if (m_stopping.exchange(true) || m_listen_fd < 0) {
+    return;
+  }
+  // cpp-httplib's keep-alive loops and streams end once the server socket reads as invalid.
+  m_backend->listen_socket().store(INVALID_SOCKET);
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof one);
+  if (m_acceptor.joinable()) {
+    m_acceptor.join();
+  }
+  ::shutdown(m_listen_fd, SHUT_RDWR);
+  ::close(m_listen_fd);
+  std::unique_lock lock(m_mutex);
+  if (!m_drained.wait_for(lock, m_options.drain_timeout, [&] { return m_open.empty(); })) {
+    spdlog::debug("cutting {} connections that did not finish", m_open.size());
+    for (auto [fd, cookie] : m_open) {
+      // cpp-httplib closes a socket before its entry goes: check it is still the same one.
+      if (socket_cookie(fd) == cookie) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
+    }
+    m_drained.wait(lock, [&] { return m_open.empty(); });
+  }
+  ::close(m_wake_fd);
+}
+
+void HttpServer::set_tls(std::shared_ptr<wire::TlsContext> tls) {
+  std::lock_guard lock(m_tls_mutex);
+  if (m_options.tls && tls) {
+    m_options.tls = std::move(tls);
+  }
+}
+
+HttpServer::Connection HttpServer::current_connection() {
+  if (t_stream == nullptr) {
+    return {};
+  }
+  return {t_stream->socket(), t_stream->ssl()};
+}
+
+void add_cors_headers(const httplib::Request& request, httplib::Response& response,
+                      const std::vector<std::string>& allowed_origins) {
+  if (response.has_header("Access-Control-Allow-Origin")) {
+    return;
+  }
+  bool any =
+      std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end();
+  if (any) {
+    response.set_header("Access-Control-Allow-Origin", "*");
+  } else {
+    auto origin = request.get_header_value("Origin");
+    if (!origin.empty() && std::find(allowed_origins.begin(), allowed_origins.end(), origin) !=
+                               allowed_origins.end()) {
+      response.set_header("Access-Control-Allow-Origin", origin);
+    }
+    response.set_header("Vary", "Origin");
+  }
+  response.set_header("Access-Control-Expose-Headers", "Retry-After");
+}
+
+void add_security_headers(httplib::Response& response) {
+  if (response.has_header("X-Content-Type-Options")) {
+    return;
+  }
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Referrer-Policy", "no-referrer");
+}
+
+void send_error(httplib::Response& response, const wire::ApiError& error) {
+  send_json(response, wire::http_status(error.kind), wire::render_error(error));
+}
+
+void send_json(httplib::Response& response, int status, const std::string& body) {
+  response.status = status;
+  response.set_content(body, "application/json");
+}
+
+std::string request_token(const httplib::Request& req) {
+  const std::string authorization = req.get_header_value("Authorization");
+  if (auto token = wire::bearer_token(authorization)) {
+    return std::string(*token);
+  }
+  return req.get_param_value("token");
+}
+
+std::string HttpServer::client_address(const httplib::Request& req) const {
+  if (m_options.trust_proxy) {
+    const std::string forwarded = req.get_header_value("X-Forwarded-For");
+    if (auto client = wire::forwarded_client(forwarded)) {
+      return std::string(*client);
+    }
+  }
+  return req.remote_addr;
+}
+
+void HttpServer::finished(const httplib::Request& req, const httplib::Response& res) {
+  auto routed = std::exchange(t_routed, std::chrono::steady_clock::time_point{});
+  const bool stream = res.get_header_value("Content-Type") == "text/event-stream";
+  if (routed == std::chrono::steady_clock::time_point{} || stream) {
+    spdlog::debug("{} {} {} from {}{}", req.method, req.path, res.status, req.remote_addr,
+                  stream ? " (stream ended)" : "");
+    return;
+  }
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - routed).count();
+  observe(req.method, req.path, seconds);
+  spdlog::debug("{} {} {} {:.2f} ms from {}", req.method, req.path, res.status, seconds * 1000,
+                req.remote_addr);
+}
+
+void HttpServer::observe(const std::string& method, const std::string& path, double seconds) {
+  // Paths outside the API share one series, so scans for random paths add none.
+  static const std::set<std::string, std::less<>> k_paths = {"/",       "/messages", "/events",
+                                                             "/notify", "/health",   "/metrics"};
+  const std::string& series = k_paths.count(path) ? path : "other";
+  wire::metrics::Histogram* histogram = nullptr;
+  {
+    std::lock_guard lock(m_latency_mutex);
+    auto& slot = m_latency[{method, series}];
+    if (!slot) {
+      slot = std::make_unique<wire::metrics::Histogram>();
+    }
+    histogram = slot.get();
+  }
+  histogram->observe(seconds);
+}
+
+void HttpServer::render_request_metrics(wire::metrics::Text& text, std::string_view service) const {
+  constexpr std::string_view k_name = "livechat_http_request_duration_seconds";
+  text.declare(k_name, "Time from routing a request to its answer (streams left out)", "histogram");
+  std::lock_guard lock(m_latency_mutex);
+  for (const auto& [key, histogram] : m_latency) {
+    histogram->render(text, k_name,
+                      wire::metrics::label("service", service) + "," +
+                          wire::metrics::label("method", key.first) + "," +
+                          wire::metrics::label("path", key.second));
+  }
+}
+
+}  // namespace livechat::server::http

@@ -1,0 +1,230 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wire/errors.hpp"
+#include "wire/metrics.hpp"
+#include "wire/result.hpp"
+
+struct ssl_st;
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace livechat::wire {
+struct RequestHead;
+class TlsContext;
+}  // namespace livechat::wire
+
+namespace livechat::server::http {
+
+class ConnectionStream;
+struct StreamLimits;
+
+// How an HTTP server listens and what it allows; the defaults fit a chat service.
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;
+  // Bodies are chat messages or small batches of them; anything larger is refused with a 413.
+  std::size_t max_body_bytes = 1024 * 1024;
+  // cpp-httplib listens with a backlog of 5; thousands of clients reconnect at once after a
+  // restart, so the socket is listened on again with this one.
+  int backlog = 4096;
+  // Each connection runs on its own thread; SSE streams park there for hours, so stacks stay
+  // small (this is virtual memory; what is touched is a few KiB).
+  std::size_t thread_stack_bytes = 512 * 1024;
+  // Origins allowed by CORS; "*" allows any (the page also works from file://).
+  std::vector<std::string> allowed_origins = {"*"};
+  // Each read and write waits this long at most.
+  std::chrono::seconds read_timeout{5};
+  std::chrono::seconds write_timeout{5};
+  std::chrono::seconds keep_alive_timeout{5};
+  // A request must arrive whole (request line, headers and body) within this, or it gets a 408
+  // and its connection closes: a client trickling bytes holds a thread no longer than this.
+  std::chrono::milliseconds request_timeout{20'000};
+  // The request line and headers of one request, in bytes; beyond it, a 431.
+  std::size_t max_header_bytes = 32 * 1024;
+  // Serves HTTPS with this certificate and key when set.
+  std::shared_ptr<wire::TlsContext> tls;
+  // How long stop() lets open connections finish before it cuts them.
+  std::chrono::milliseconds drain_timeout{1500};
+  // Behind a reverse proxy: a client's address is the last one in X-Forwarded-For (the one the
+  // proxy added), not the proxy's own.
+  bool trust_proxy = false;
+};
+
+// Returns the user token a request carries: "Authorization: Bearer <token>", or ?token= (a
+// browser's EventSource cannot set headers); empty if none.
+std::string request_token(const httplib::Request& req);
+
+// An HTTP server with livechat's defaults over cpp-httplib: a thread per connection, a real
+// backlog, SO_REUSEADDR only (a busy port is an error), TCP_NODELAY, CORS and JSON errors.
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Returns the route table to register handlers on before start().
+  httplib::Server& routes();
+
+  using BodyHandler =
+      std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
+
+  using RefusalHandler =
+      std::function<void(const httplib::Request&, httplib::Response&, const wire::ApiError& error)>;
+
+  // Decides from a request's head alone whether its body may be read at all; an error refuses
+  // it unread (and closes the connection, since its body is still on it).
+  using Gate = std::function<std::optional<wire::ApiError>(const httplib::Request&)>;
+
+  struct PostOptions {
+    // Answers a body that cannot be read whole (too large, too slow) or that the gate refused;
+    // it must answer. Without it such a body is answered with its error.
+    RefusalHandler refused;
+    // Checked before the body is read (a token, say), so that nobody unauthorised makes the
+    // server read and hold a large body.
+    Gate gate;
+  };
+
+  // Registers a POST route that takes its body as it is, whatever the Content-Type says (a bare
+  // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse).
+  void post(const std::string& path, BodyHandler handler, PostOptions options = {});
+
+  using RefusalObserver = std::function<void(const std::string& method, const std::string& path,
+                                             const wire::ApiError& error)>;
+
+  // Registers what hears of each request refused from its head alone, before it was routed (a
+  // body over max_body_bytes), so that a service counts it with its other refusals.
+  void on_refused(RefusalObserver observer);
+
+  // Closes the connection of the request being answered on the calling thread once its answer
+  // is written, and says so in the answer ("Connection: close").
+  static void close_after(httplib::Response& response);
+
+  // Binds and starts accepting; returns the bound port (useful with port 0).
+  wire::Result<int> start();
+
+  // Serves one connected socket on the calling thread until the connection ends, then closes
+  // it: the connection loop without the listener (a fuzz target feeds it a socket pair).
+  void serve_socket(int fd);
+
+  // Stops accepting, lets open connections finish for the drain timeout, then cuts them.
+  void stop();
+
+  // Tells whether stop() has begun.
+  bool stopping() const { return m_stopping.load(); }
+
+  // Returns how many connections are open.
+  std::size_t connections() const { return m_connections.load(); }
+
+  // The connection the calling thread serves: its socket (-1 on other threads) and, over HTTPS,
+  // its TLS session (then the socket's bytes go only through the session).
+  struct Connection {
+    int fd = -1;
+    ssl_st* ssl = nullptr;  // the TLS session, on an HTTPS connection
+  };
+  static Connection current_connection();
+
+  // Returns the address of the client a request came from (see trust_proxy), for per-client
+  // limits.
+  std::string client_address(const httplib::Request& req) const;
+
+  // Adds the latency histogram of the requests it answered (streams left out), by method and
+  // path, labelled with `service`.
+  void render_request_metrics(wire::metrics::Text& text, std::string_view service) const;
+
+  // Replaces the certificate and key new connections get (existing ones keep theirs); only on a
+  // server that started with TLS.
+  void set_tls(std::shared_ptr<wire::TlsContext> tls);
+
+  // Returns the address it listens on, like "http://0.0.0.0:8080" (https:// with TLS).
+  std::string address() const;
+
+ private:
+  class Backend;
+
+  // Serves one request to the route table while it is still empty, on the constructing thread:
+  // cpp-httplib builds its function-local statics (the methods its request line parser knows,
+  // the Range header's regex) on first use, under a guard that TSan cannot see in an
+  // uninstrumented library; built here, before any connection thread exists, they are seen to
+  // be built before every connection reads them, so the TSan run needs no suppression for them.
+  void warm_up();
+  void accept_loop();
+  void spawn_connection(int fd);
+  void run_connection(int fd);
+  // Serves the requests of one connection in turn; false when it ends on a refused request,
+  // whose sender may still be writing.
+  bool serve_requests(ConnectionStream& stream);
+  // Answers a request its route's gate refuses (closing the connection); false if it passes.
+  static bool refuse_at_gate(const PostOptions& options, const httplib::Request& req,
+                             httplib::Response& res);
+  // Decides what a request that asks "Expect: 100-continue" hears: 100, or its gate's refusal.
+  int expect_continue(const httplib::Request& req, httplib::Response& res) const;
+  // Answers a request whose body is over the limit, unread, and counts it.
+  void refuse_body(ConnectionStream& stream, const wire::RequestHead& request);
+  // Adds a request's time to the latency histogram of its method and path.
+  void observe(const std::string& method, const std::string& path, double seconds);
+  // Returns the Access-Control-Allow-Origin an answer to `origin` gets, or "" for none.
+  std::string allowed_origin(std::string_view origin) const;
+  // Answers a request cut off by a limit before cpp-httplib could answer it.
+  void answer_breach(ConnectionStream& stream);
+  // Does the TLS handshake within the request timeout; null if it failed (the socket stays open).
+  ssl_st* accept_tls(int fd);
+  static void* connection_main(void* arg);
+
+  // Times a request from routing to its answer and logs it at debug.
+  void finished(const httplib::Request& req, const httplib::Response& res);
+
+  HttpServerOptions m_options;
+  mutable std::mutex m_tls_mutex;  // guards m_options.tls, which set_tls() replaces
+  bool m_tls_on = false;           // it serves HTTPS (fixed at construction)
+  std::unique_ptr<StreamLimits> m_limits;
+  std::unique_ptr<Backend> m_backend;
+  RefusalObserver m_on_refused;
+  std::map<std::string, PostOptions> m_gates;  // post routes with a gate, by path
+  mutable std::mutex m_latency_mutex;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<wire::metrics::Histogram>>
+      m_latency;
+  int m_listen_fd = -1;
+  int m_wake_fd = -1;
+  int m_port = 0;
+  std::thread m_acceptor;
+  std::atomic<bool> m_stopping{false};
+  std::atomic<std::size_t> m_connections{0};
+  std::mutex m_mutex;
+  std::condition_variable m_drained;
+  std::map<int, std::uint64_t> m_open;  // socket -> its cookie
+  std::chrono::steady_clock::time_point m_last_emfile_warning;
+};
+
+// Adds the CORS headers a browser needs to read a response from another origin.
+void add_cors_headers(const httplib::Request& request, httplib::Response& response,
+                      const std::vector<std::string>& allowed_origins);
+
+// Adds the headers every answer carries: no MIME sniffing, no Referer sent on from a page.
+void add_security_headers(httplib::Response& response);
+
+// Answers with livechat's JSON error body and the status that goes with it.
+void send_error(httplib::Response& response, const wire::ApiError& error);
+
+// Answers with a JSON body and a status.
+void send_json(httplib::Response& response, int status, const std::string& body);
+
+}  // namespace livechat::server::http

@@ -1,0 +1,272 @@
+#include "server/service/message_service.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "server/http/server.hpp"
+#include "wire/token.hpp"
+
+namespace livechat::server::service {
+namespace {
+
+constexpr std::size_t k_default_history = 100;
+constexpr std::size_t k_max_history = 1000;
+
+wire::Result<store::HistoryQuery, wire::ApiError> parse_history(const httplib::Request& req) {
+  auto bad = [](std::string message) {
+    return wire::ApiError{wire::ApiErrorKind::bad_request, std::move(message)};
+  };
+  store::HistoryQuery query;
+  query.limit = k_default_history;
+  if (req.has_param("limit")) {
+    auto text = req.get_param_value("limit");
+    std::size_t limit = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || limit < 1) {
+      return bad("\"limit\" must be a number from 1 to " + std::to_string(k_max_history));
+    }
+    query.limit = std::min(limit, k_max_history);  // more is paged with `after`
+  }
+  for (auto [name, field] :
+       {std::pair{"after", &query.after}, std::pair{"before", &query.before}}) {
+    if (req.has_param(name)) {
+      auto value = req.get_param_value(name);
+      if (value.empty() || value.size() > 64) {
+        return bad(std::string("\"") + name + "\" must be a message id");
+      }
+      *field = value;
+    }
+  }
+  if (req.has_param("room")) {
+    auto room = req.get_param_value("room");
+    if (!wire::is_valid_room(room)) {
+      return wire::ApiError{wire::ApiErrorKind::bad_room,
+                            "\"room\" must be 1-64 characters of A-Z a-z 0-9 _ . -"};
+    }
+    query.room = room;
+  }
+  return query;
+}
+
+}  // namespace
+
+MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
+                               MessageServiceOptions options)
+    : m_store(store),
+      m_notifier(notifier),
+      m_options(std::move(options)),
+      m_page(m_options.page_html, m_options.public_notify_url) {
+  if (m_options.rate_limit > 0) {
+    m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.rate_burst);
+  }
+  if (m_notifier == nullptr) {
+    return;
+  }
+  // The outbox: what was stored but never confirmed delivered goes first, then each new batch.
+  auto pending = m_store.undelivered();
+  if (!pending.empty()) {
+    spdlog::info("handing on {} stored messages not yet delivered", pending.size());
+    m_notifier->deliver(pending);
+  }
+  m_notifier->on_delivered([&store = m_store](const std::string& id) { store.mark_delivered(id); });
+  m_store.on_stored([notifier = m_notifier](const store::MessageStore::Batch& batch) {
+    notifier->deliver(batch);
+  });
+}
+
+MessageService::~MessageService() { m_store.on_stored({}); }
+
+std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
+  // Answered only once stored; concurrent posts wait for the same commit.
+  return m_store.wait_stored(m_store.enqueue(draft));
+}
+
+wire::Result<std::string, wire::ApiError> MessageService::authenticate(
+    const httplib::Request& req) const {
+  if (m_options.auth_secret.empty()) {
+    return std::string();
+  }
+  auto claims = wire::verify_token(http::request_token(req), m_options.auth_secret);
+  if (!claims) {
+    return claims.error();
+  }
+  return claims->user;
+}
+
+void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
+  count_rejection(error);
+  http::send_error(res, error);
+}
+
+void MessageService::count_rejection(const wire::ApiError& error) {
+  ++m_rejected;
+  std::lock_guard lock(m_rejected_mutex);
+  ++m_rejected_by[std::string(wire::code_word(error.kind))];
+}
+
+void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpServer& http) const {
+  text.counter("livechat_messages_accepted_total", "Messages stored and answered 201",
+               static_cast<double>(m_accepted.load()));
+  text.declare("livechat_messages_rejected_total", "Posts refused, by the error's code", "counter");
+  {
+    std::lock_guard lock(m_rejected_mutex);
+    for (const auto& [code, count] : m_rejected_by) {
+      text.sample("livechat_messages_rejected_total", static_cast<double>(count),
+                  wire::metrics::label("reason", code));
+    }
+  }
+  text.gauge("livechat_messages_stored", "Messages the store holds",
+             static_cast<double>(m_store.size()));
+  auto store = m_store.health();
+  text.gauge("livechat_store_reachable", "1 when the store can be reached",
+             store.reachable ? 1 : 0);
+  text.gauge("livechat_store_writable",
+             "1 when the store takes writes (0: disk full, read-only, locked, out of memory)",
+             store.reachable && store.writable ? 1 : 0);
+  if (m_notifier != nullptr) {
+    auto notify = m_notifier->health();
+    text.gauge("livechat_outbox_backlog", "Stored messages waiting for the notification service",
+               static_cast<double>(notify.backlog));
+    text.gauge("livechat_notify_reachable", "1 when the notification service takes messages",
+               notify.reachable ? 1 : 0);
+  }
+  http.render_request_metrics(text, "message");
+}
+
+void MessageService::install(http::HttpServer& http) {
+  auto& routes = http.routes();
+
+  // POST /messages {"content":"hi","user":"ann","room":"general"}
+  //   -> 201
+  //   {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
+  http.post(
+      "/messages",
+      [this, &http](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+        if (m_rate_limiter) {
+          if (auto wait = m_rate_limiter->take(http.client_address(req))) {
+            auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
+            res.set_header("Retry-After", std::to_string(seconds));
+            reject(res, {wire::ApiErrorKind::rate_limited,
+                         "too many messages from this address; try again in " +
+                             std::to_string(seconds) + " s"});
+            return;
+          }
+        }
+        auto user = authenticate(req);
+        if (!user) {
+          res.set_header("WWW-Authenticate", "Bearer");
+          reject(res, user.error());
+          return;
+        }
+        auto draft = wire::parse_draft(body, m_options.limits);
+        if (!draft) {
+          spdlog::debug("POST /messages rejected: {}", draft.error().message);
+          reject(res, draft.error());
+          return;
+        }
+        if (!user->empty()) {
+          // The token says who posts; a body naming someone else is refused, not rewritten.
+          if (draft->user != wire::k_default_user && draft->user != *user) {
+            reject(res, {wire::ApiErrorKind::forbidden, "this token is for \"" + *user +
+                                                            "\"; it cannot post as \"" +
+                                                            draft->user + "\""});
+            return;
+          }
+          draft->user = *user;
+        }
+        auto message = accept(*draft);
+        if (!message) {
+          res.set_header("Retry-After", "1");
+          reject(res,
+                 {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
+          return;
+        }
+        ++m_accepted;
+        http::send_json(res, 201, wire::stored_json(*message));
+      },
+      // A body too large or too slow to read is a refused post too.
+      {.refused = [this](const httplib::Request&, httplib::Response& res,
+                         const wire::ApiError& error) { reject(res, error); },
+       .gate = {}});
+
+  // A post too large to read is refused from its head, before any route sees it.
+  http.on_refused(
+      [this](const std::string& method, const std::string& path, const wire::ApiError& error) {
+        if (method == "POST" && path == "/messages") {
+          count_rejection(error);
+        }
+      });
+
+  // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
+  routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
+    if (auto user = authenticate(req); !user) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      http::send_error(res, user.error());
+      return;
+    }
+    auto query = parse_history(req);
+    if (!query) {
+      http::send_error(res, query.error());
+      return;
+    }
+    auto messages = m_store.query(*query);
+    if (!messages) {
+      res.set_header("Retry-After", "1");
+      http::send_error(res, {wire::ApiErrorKind::unavailable,
+                             "history cannot be read now (" + messages.error().message + ")"});
+      return;
+    }
+    http::send_json(res, 200, wire::stored_array_json(*messages));
+  });
+
+  // GET /health -> 200 {"status":"ok","service":"message",...,"store":"sqlite",
+  //                     "store_health":{"reachable":true,"writable":true},...}
+  //   store not writable (posts get 503): 200 {"status":"degraded",...,"error":"...",
+  //                     "store_health":{"reachable":true,"writable":false,"error":"..."}}
+  //   store unreachable (nothing can be served): 503 {"status":"unavailable",...}
+  routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    auto store = m_store.health();
+    const bool writable = store.reachable && store.writable;
+    nlohmann::json body = {
+        {"status", !store.reachable ? "unavailable" : (writable ? "ok" : "degraded")},
+        {"service", "message"},
+        {"accepted", m_accepted.load()},
+        {"rejected", m_rejected.load()},
+        {"stored", m_store.size()},
+        {"store", m_store.kind()},
+        {"store_health", {{"reachable", store.reachable}, {"writable", writable}}},
+        {"auth", !m_options.auth_secret.empty()}};
+    if (!writable) {
+      body["error"] = store.error;
+      body["store_health"]["error"] = store.error;
+    }
+    if (m_notifier != nullptr) {
+      auto notify = m_notifier->health();
+      body["notify"] = {{"reachable", notify.reachable}, {"backlog", notify.backlog}};
+    }
+    http::send_json(res, store.reachable ? 200 : 503,
+                    body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  });
+
+  // GET /metrics -> Prometheus text
+  routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
+    wire::metrics::Text text;
+    render_metrics(text, http);
+    res.set_content(text.str(), std::string(wire::metrics::k_content_type));
+  });
+
+  // GET / -> the chat page, pointed at this deployment, allowed to talk to nothing else
+  routes.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("Content-Security-Policy",
+                   m_page.content_security_policy(req.get_header_value("Host")));
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_content(m_page.html(), "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace livechat::server::service

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "server/service/chat_page.hpp"
+#include "server/service/client_limits.hpp"
+#include "server/service/notifier.hpp"
+#include "server/store/message_store.hpp"
+#include "wire/errors.hpp"
+#include "wire/message.hpp"
+#include "wire/result.hpp"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace livechat::server::http {
+class HttpServer;
+}
+
+namespace livechat::wire {
+namespace metrics {
+class Text;
+}
+}  // namespace livechat::wire
+
+namespace livechat::server::service {
+
+struct MessageServiceOptions {
+  wire::Limits limits;
+  // Where browsers reach the notification service; the page served at / is pointed there.
+  std::string public_notify_url = "http://localhost:8081";
+  // The chat page served at / (www/index.html, which cli builds in).
+  std::string page_html;
+  // Posts a second per client address (token bucket), with bursts of `rate_burst`; 0: no limit.
+  double rate_limit = 0;
+  double rate_burst = 0;
+  // Users then need a token signed with it (livechat token) to post and read; empty: no auth.
+  std::string auth_secret;
+};
+
+// The REST side: accepts, stores and hands on messages; serves history, health and the page.
+class MessageService {
+ public:
+  // Without a notifier the store itself carries messages to the notification side (Redis).
+  MessageService(store::MessageStore& store, Notifier* notifier, MessageServiceOptions options);
+  ~MessageService();
+  MessageService(const MessageService&) = delete;
+  MessageService& operator=(const MessageService&) = delete;
+
+  // Registers the routes on a server (before it starts).
+  void install(http::HttpServer& http);
+
+  // Stores a draft, stamped with the next id and time (handed on in id order once stored);
+  // returns it, or nothing if it could not be stored.
+  std::optional<wire::Message> accept(const wire::Draft& draft);
+
+ private:
+  // Returns the user a request's token names (empty without auth), or why it is refused.
+  wire::Result<std::string, wire::ApiError> authenticate(const httplib::Request& req) const;
+  // Counts a refused post by its code and answers it.
+  void reject(httplib::Response& res, const wire::ApiError& error);
+  // Counts a refused post in the metrics.
+  void count_rejection(const wire::ApiError& error);
+  void render_metrics(wire::metrics::Text& text, const http::HttpServer& http) const;
+
+  store::MessageStore& m_store;
+  Notifier* m_notifier;
+  MessageServiceOptions m_options;
+  ChatPage m_page;
+  std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
+  std::atomic<std::uint64_t> m_accepted{0};
+  std::atomic<std::uint64_t> m_rejected{0};
+  mutable std::mutex m_rejected_mutex;
+  std::map<std::string, std::uint64_t> m_rejected_by;  // by error code
+};
+
+}  // namespace livechat::server::service

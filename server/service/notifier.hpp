@@ -1,0 +1,105 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wire/message.hpp"
+#include "wire/url.hpp"
+
+namespace httplib {
+class Client;
+}  // namespace httplib
+
+namespace livechat::server::hub {
+class Hub;
+}
+
+namespace livechat::server::service {
+
+// What the message service knows of the notification side.
+struct NotifierHealth {
+  bool reachable = true;
+  std::size_t backlog = 0;
+};
+
+// The one seam through which the message service hands accepted messages on for delivery.
+class Notifier {
+ public:
+  using Delivered = std::function<void(const std::string& last_id)>;
+
+  virtual ~Notifier() = default;
+  // Hands stored messages on, in acceptance order; never waits on the notification side.
+  virtual void deliver(const std::vector<wire::Message>& messages) = 0;
+  // Sets what is told the id of the last message the notification side confirmed.
+  virtual void on_delivered(Delivered delivered) = 0;
+  // Returns whether the notification side is reachable and how much waits for it.
+  virtual NotifierHealth health() const = 0;
+};
+
+// Delivers straight into a hub in the same process (`livechat serve`).
+class HubNotifier final : public Notifier {
+ public:
+  explicit HubNotifier(hub::Hub& hub) : m_hub(hub) {}
+  void deliver(const std::vector<wire::Message>& messages) override;
+  void on_delivered(Delivered delivered) override { m_delivered = std::move(delivered); }
+  NotifierHealth health() const override { return {}; }
+
+ private:
+  hub::Hub& m_hub;
+  Delivered m_delivered;
+};
+
+// Tuning of the HTTP hop to a notification service.
+struct HttpNotifierOptions {
+  // A backlog goes out as JSON arrays of at most this many notifications...
+  std::size_t max_batch = 256;
+  // ...and this much content, well under what a notification service takes in one body.
+  std::size_t max_batch_bytes = 512 * 1024;
+  std::chrono::milliseconds first_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  // How long stopping waits for what is still queued to go out.
+  std::chrono::milliseconds drain_timeout{2000};
+  // Sent as "Authorization: Bearer <token>" when set (the notification service's --notify-token).
+  std::string token;
+};
+
+// POSTs messages to a notification service's /notify over one kept-alive connection, in order,
+// from a queue: batches when a backlog built up, retries with backoff while it is unreachable.
+class HttpNotifier final : public Notifier {
+ public:
+  HttpNotifier(wire::Endpoint endpoint, HttpNotifierOptions options = {});
+  ~HttpNotifier() override;
+  HttpNotifier(const HttpNotifier&) = delete;
+  HttpNotifier& operator=(const HttpNotifier&) = delete;
+
+  void deliver(const std::vector<wire::Message>& messages) override;
+  void on_delivered(Delivered delivered) override;
+  NotifierHealth health() const override;
+
+ private:
+  enum class Outcome { delivered, retry, refused };
+
+  void run();
+  Outcome post(const std::string& body, std::string& failure);
+
+  wire::Endpoint m_endpoint;
+  HttpNotifierOptions m_options;
+  std::unique_ptr<httplib::Client> m_client;  // used by the delivery thread only
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<wire::Message> m_queue;
+  Delivered m_delivered;
+  bool m_stopping = false;
+  bool m_reachable = true;
+  std::thread m_thread;
+};
+
+}  // namespace livechat::server::service

@@ -1,0 +1,387 @@
+#include "server/service/notify_service.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+
+#include "server/http/server.hpp"
+#include "server/hub/tls_transport.hpp"
+#include "wire/auth.hpp"
+#include "wire/id.hpp"
+#include "wire/sse.hpp"
+#include "wire/token.hpp"
+
+namespace livechat::server::service {
+namespace {
+
+constexpr std::size_t k_max_client_id = 128;
+
+// Frames stream bytes as HTTP/1.1 chunks (the SSE response is chunked).
+class ChunkedFraming final : public hub::Framing {
+ public:
+  std::string header(std::size_t bytes) const override {
+    char buffer[24];
+    int n = std::snprintf(buffer, sizeof buffer, "%zx\r\n", bytes);
+    return std::string(buffer, static_cast<std::size_t>(n));
+  }
+  std::string_view trailer() const override { return "\r\n"; }
+  std::string_view end() const override { return "0\r\n\r\n"; }
+};
+
+std::string random_client_id() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(engine()));
+  return buffer;
+}
+
+// Encodes the event that tells a resuming client its gap must come from the history.
+std::string reset_event(const char* reason, const std::string& last_event_id) {
+  nlohmann::json data = {{"reason", reason}, {"last_id", last_event_id}};
+  return wire::sse::encode_event("", "reset", data.dump());
+}
+
+const char* describe(hub::EndReason reason) {
+  switch (reason) {
+    case hub::EndReason::client_gone:
+      return "client went away";
+    case hub::EndReason::too_slow:
+      return "client too slow, closed";
+    case hub::EndReason::shutdown:
+      return "server shutting down";
+  }
+  return "";
+}
+
+// Returns the bytes of the log's frames from seq `from` on in `rooms` (empty: every room).
+std::size_t due_bytes(const hub::Hub& hub, std::uint64_t from,
+                      const std::vector<std::string>& rooms) {
+  std::size_t bytes = 0;
+  for (const auto& entry : hub.log().range(from, UINT64_MAX)) {
+    if (rooms.empty() || std::find(rooms.begin(), rooms.end(), entry.room) != rooms.end()) {
+      bytes += entry.frame->size();
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+NotifyService::NotifyService(hub::Hub& hub, NotifyServiceOptions options,
+                             redis::FollowedStream* stream)
+    : m_hub(hub), m_options(std::move(options)), m_stream(stream) {}
+
+wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
+    const std::string& last_event_id, const std::vector<std::string>& rooms) {
+  // Settled before the client hears `connected`: every event appended from then on reaches it,
+  // and a replay meets the live stream with no gap and no repeat.
+  Start start{m_hub.log().head(), {}, {}};
+  if (m_stream != nullptr && !m_stream->health().following) {
+    // Until it knows where it joined the stream, a node cannot say what a client would miss.
+    return wire::ApiError{wire::ApiErrorKind::unavailable,
+                          "this node has not reached Redis yet; try again"};
+  }
+  if (last_event_id.empty()) {
+    return start;
+  }
+  const std::size_t max_lag = m_hub.options().max_lag_events;
+  auto point = m_hub.log().locate(last_event_id);
+  const char* reset = nullptr;
+  std::vector<wire::Message> replayed;
+  std::size_t replayed_bytes = 0;
+  bool truncated = false;
+  if (point.kind == hub::ResumePoint::Kind::earlier && m_stream != nullptr) {
+    // Before this node's log: the stream (Redis) has the gap.
+    auto replay = m_stream->replay(last_event_id, point.upto, max_lag);
+    if (replay.outcome == redis::Replay::Outcome::unavailable) {
+      return wire::ApiError{wire::ApiErrorKind::unavailable,
+                            "cannot resume now (" + replay.error + "); try again"};
+    }
+    if (replay.outcome == redis::Replay::Outcome::expired) {
+      reset = "expired: older than the messages Redis still holds";
+    }
+    // More than it asked for means more than a stream may lag, whatever the rooms.
+    truncated = replay.messages.size() > max_lag;
+    // Only the rooms this stream follows, as the hub would deliver them.
+    for (auto& m : replay.messages) {
+      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), m.room) != rooms.end()) {
+        replayed_bytes += m.content.size();
+        replayed.push_back(std::move(m));
+      }
+    }
+  } else if (point.kind == hub::ResumePoint::Kind::expired) {
+    reset = "expired: older than the events this service still holds";
+  } else if (point.kind == hub::ResumePoint::Kind::unknown) {
+    reset = "unknown: this service does not hold that id (it may have restarted)";
+  }
+  if (reset == nullptr && (truncated || replayed_bytes > m_hub.options().log.max_bytes ||
+                           replayed.size() + (m_hub.log().head() - point.from) > max_lag)) {
+    // A replay that long would be closed as too slow before it got anywhere.
+    reset = "behind: more to replay than a stream may lag (--max-lag)";
+  }
+  if (reset == nullptr && due_bytes(m_hub, point.from, rooms) > m_hub.options().max_stream_bytes) {
+    // So would one whose bytes would fill the stream's buffer while the socket takes them.
+    reset = "behind: more to replay than a stream may buffer (--max-stream-buffer)";
+  }
+  if (reset != nullptr) {
+    ++m_resets;
+    start.preamble = reset_event(reset, last_event_id);
+    return start;
+  }
+  ++m_resumes;
+  start.from = point.from;
+  if (m_stream != nullptr) {
+    // This node may not have read yet what the client saw on another one.
+    start.skip_through = last_event_id;
+  }
+  for (const auto& m : replayed) {
+    start.preamble += hub::encode_message_frame(m);
+  }
+  return start;
+}
+
+std::optional<wire::ApiError> NotifyService::notify_refusal(const httplib::Request& req) const {
+  if (!m_options.notify_route) {
+    return wire::ApiError{wire::ApiErrorKind::not_found,
+                          "POST /notify is not served here: livechat serve hands messages over in "
+                          "memory (--expose-notify or --notify-token serves it)"};
+  }
+  if (m_options.notify_token.empty()) {
+    return std::nullopt;
+  }
+  const std::string authorization = req.get_header_value("Authorization");  // the view's owner
+  auto token = wire::bearer_token(authorization);
+  if (token && wire::constant_time_equal(*token, m_options.notify_token)) {
+    return std::nullopt;
+  }
+  return wire::ApiError{wire::ApiErrorKind::unauthorized,
+                        token ? "wrong notify token"
+                              : "POST /notify needs Authorization: Bearer <notify token> "
+                                "(--notify-token)"};
+}
+
+std::optional<wire::ApiError> NotifyService::id_ahead_of_clock(
+    const std::vector<wire::Message>& messages) const {
+  const std::int64_t latest =
+      wire::system_micros() +
+      std::chrono::duration_cast<std::chrono::microseconds>(m_options.max_id_lead).count();
+  for (const auto& m : messages) {
+    // Ids that are not timestamps are taken as they are: any non-empty string is an id here.
+    auto micros = wire::parse_id(m.id);
+    if (micros && *micros > latest) {
+      return wire::ApiError{
+          wire::ApiErrorKind::bad_id,
+          "id " + m.id + " is more than " + std::to_string(m_options.max_id_lead.count()) +
+              " s ahead of this node's clock (" + wire::format_id(wire::system_micros()) +
+              "); nothing of this post was broadcast"};
+    }
+  }
+  return std::nullopt;
+}
+
+void NotifyService::install(http::HttpServer& http) {
+  auto& routes = http.routes();
+  static const auto framing = std::make_shared<const ChunkedFraming>();
+
+  // GET /events?room=a,b&client_id=X -> text/event-stream:
+  //   retry: 2000 / event: connected {"client_id":"X"} / then per message:
+  //   id: <message id>\nevent: message\ndata: <notification JSON>\n\n
+  routes.Get("/events", [this, &http](const httplib::Request& req, httplib::Response& res) {
+    auto rooms = wire::parse_room_list(req.get_param_value("room"));
+    if (!rooms) {
+      http::send_error(res, rooms.error());
+      return;
+    }
+    std::string client_id = req.get_param_value("client_id");
+    if (client_id.size() > k_max_client_id || !wire::is_valid_utf8(client_id)) {
+      http::send_error(res, {wire::ApiErrorKind::bad_request,
+                             "\"client_id\" must be at most 128 bytes of UTF-8"});
+      return;
+    }
+    if (client_id.empty()) {
+      client_id = random_client_id();
+    }
+    if (m_hub.subscribers() >= m_options.max_clients) {
+      res.set_header("Retry-After", "5");
+      http::send_error(res, {wire::ApiErrorKind::too_many_clients,
+                             "this notification service is at its limit of " +
+                                 std::to_string(m_options.max_clients) + " streams"});
+      return;
+    }
+    if (!m_options.auth_secret.empty()) {
+      auto claims = wire::verify_token(http::request_token(req), m_options.auth_secret);
+      if (!claims) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        http::send_error(res, claims.error());
+        return;
+      }
+    }
+    // Held by the stream's provider: released when the response (and the stream) is done.
+    auto slot =
+        m_streams_per_client.reserve(http.client_address(req), m_options.max_streams_per_client);
+    if (!slot) {
+      res.set_header("Retry-After", "5");
+      http::send_error(
+          res, {wire::ApiErrorKind::too_many_clients,
+                "this address already has " + std::to_string(m_options.max_streams_per_client) +
+                    " streams open here (--max-streams-per-client)"});
+      return;
+    }
+    // Resume: the header a browser's EventSource sends, or the query for those that cannot.
+    std::string last_event_id = req.get_header_value("Last-Event-ID");
+    if (last_event_id.empty()) {
+      last_event_id = req.get_param_value("last_event_id");
+    }
+    if (last_event_id.size() > wire::k_max_id_bytes || !wire::is_valid_utf8(last_event_id)) {
+      http::send_error(res, {wire::ApiErrorKind::bad_id,
+                             "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
+      return;
+    }
+    auto start = start_point(last_event_id, *rooms);
+    if (!start) {
+      res.set_header("Retry-After", "1");
+      http::send_error(res, start.error());
+      return;
+    }
+    std::string preamble =
+        wire::sse::encode_retry(static_cast<long>(m_options.retry.count())) +
+        wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump()) +
+        start->preamble;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, preamble = std::move(preamble), from = start->from,
+                              skip_through = start->skip_through, rooms = std::move(*rooms),
+                              client_id, slot](std::size_t, httplib::DataSink& sink) {
+          if (!sink.write(preamble.data(), preamble.size())) {
+            return false;
+          }
+          auto connection = http::HttpServer::current_connection();
+          if (connection.fd < 0) {
+            return false;
+          }
+          // Over TLS the hub's writers write through the connection's session, which this
+          // thread leaves alone until the subscription ends.
+          std::optional<hub::TlsTransport> tls;
+          if (connection.ssl != nullptr) {
+            tls.emplace(connection.ssl, connection.fd);
+          }
+          // This thread parks here for the life of the stream; the hub's writers deliver.
+          auto subscription = m_hub.subscribe(connection.fd, framing, rooms, from, skip_through,
+                                              tls ? &*tls : nullptr);
+          spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
+          hub::EndReason reason = subscription->wait();
+          subscription.reset();  // released before the transport and the socket are
+          spdlog::debug("stream {} ended: {}", client_id, describe(reason));
+          return false;  // ends the response; the connection closes
+        });
+  });
+
+  // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
+  // The token is checked on the request's head: a refused post's body is never read.
+  http::HttpServer::PostOptions notify_options;
+  notify_options.gate = [this](const httplib::Request& req) { return notify_refusal(req); };
+  notify_options.refused = [](const httplib::Request&, httplib::Response& res,
+                              const wire::ApiError& error) {
+    if (error.kind == wire::ApiErrorKind::unauthorized) {
+      res.set_header("WWW-Authenticate", "Bearer");
+    }
+    http::send_error(res, error);
+  };
+  http.post(
+      "/notify",
+      [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
+        if (m_stream != nullptr) {
+          http::send_error(res, {wire::ApiErrorKind::wrong_mode,
+                                 "this notification service follows Redis (--redis): post "
+                                 "messages to the message service instead"});
+          return;
+        }
+        auto messages = wire::parse_notifications(body, m_options.limits);
+        if (!messages) {
+          spdlog::debug("POST /notify rejected: {}", messages.error().message);
+          http::send_error(res, messages.error());
+          return;
+        }
+        if (auto ahead = id_ahead_of_clock(*messages)) {
+          spdlog::debug("POST /notify rejected: {}", ahead->message);
+          http::send_error(res, *ahead);
+          return;
+        }
+        auto added = m_hub.publish(*messages);
+        if (!added) {
+          // Streams are closing: the sender keeps the messages for the next instance.
+          res.set_header("Retry-After", "1");
+          http::send_error(
+              res, {wire::ApiErrorKind::unavailable, "the notification service is shutting down"});
+          return;
+        }
+        nlohmann::json reply = {{"status", "ok"},
+                                {"received", messages->size()},
+                                {"duplicates", messages->size() - *added},
+                                {"clients", m_hub.subscribers()}};
+        http::send_json(res, 200, reply.dump());
+      },
+      std::move(notify_options));
+
+  // GET /metrics -> Prometheus text
+  routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
+    auto stats = m_hub.stats();
+    wire::metrics::Text text;
+    text.gauge("livechat_clients", "SSE streams open", static_cast<double>(stats.subscribers));
+    text.counter("livechat_published_total", "Messages published into this node",
+                 static_cast<double>(stats.published));
+    text.counter("livechat_deliveries_total", "Messages written to streams",
+                 static_cast<double>(stats.deliveries));
+    text.counter("livechat_closed_slow_total",
+                 "Streams closed for falling behind (--max-lag, --max-stream-buffer)",
+                 static_cast<double>(stats.closed_slow));
+    text.counter("livechat_resumes_total", "Streams resumed with Last-Event-ID",
+                 static_cast<double>(m_resumes.load()));
+    text.counter("livechat_resets_total", "Resumes answered with a reset",
+                 static_cast<double>(m_resets.load()));
+    text.gauge("livechat_log_events", "Recent events held for resume",
+               static_cast<double>(m_hub.log().size()));
+    if (m_stream != nullptr) {
+      text.gauge("livechat_redis_reachable", "1 when the Redis stream can be read",
+                 m_stream->health().reachable ? 1 : 0);
+    }
+    http.render_request_metrics(text, "notify");
+    res.set_content(text.str(), std::string(wire::metrics::k_content_type));
+  });
+
+  // GET /health -> {"status":"ok","service":"notify","clients":N,...}
+  routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    auto stats = m_hub.stats();
+    nlohmann::json body = {{"status", "ok"},
+                           {"service", "notify"},
+                           {"clients", stats.subscribers},
+                           {"published", stats.published},
+                           {"deliveries", stats.deliveries},
+                           {"closed_slow", stats.closed_slow},
+                           {"resumes", m_resumes.load()},
+                           {"resets", m_resets.load()},
+                           {"log_events", m_hub.log().size()}};
+    if (m_stream != nullptr) {
+      // Streams stay up while Redis is away; they get nothing new until it is back.
+      auto redis = m_stream->health();
+      body["redis"] = {{"reachable", redis.reachable},
+                       {"following", redis.following},
+                       {"last_id", redis.last_id}};
+      if (!redis.reachable) {
+        body["status"] = "degraded";
+        body["redis"]["error"] = redis.error;
+      }
+    }
+    http::send_json(res, 200, body.dump());
+  });
+}
+
+}  // namespace livechat::server::service

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+
+#include "server/redis/connection.hpp"
+#include "server/store/message_store.hpp"
+
+namespace livechat::server::store {
+
+struct RedisStoreOptions {
+  // The stream is capped near this many messages (XADD MAXLEN ~): about 200 MB of Redis memory
+  // for chat-sized messages, and days of history for a busy deployment.
+  std::size_t max_length = 1'000'000;
+  // Bounds connecting to Redis and each command.
+  std::chrono::milliseconds timeout{2000};
+  // How often an idle store checks that Redis is there (for /health, and to reconnect early).
+  std::chrono::milliseconds check_interval{1000};
+};
+
+// Keeps messages in the deployment's Redis Stream, which every notification node reads: an
+// append stamps each message with the next id from Redis's clock, in one order for every
+// message node, and is answered once Redis has it. Concurrent posts share one round trip.
+class RedisStore final : public MessageStore {
+ public:
+  // Does not wait for Redis: while it is unreachable, posts fail (503) and health says why.
+  RedisStore(wire::RedisAddress address, RedisStoreOptions options = {});
+  ~RedisStore() override;
+
+  wire::Result<Batch> query(const HistoryQuery& query) const override;
+  std::size_t size() const override;
+  // The stream is the outbox: notification nodes read it themselves.
+  Batch undelivered() const override { return {}; }
+  void mark_delivered(const std::string&) override {}
+  std::string kind() const override { return "redis"; }
+  // Not writable from an append Redis refuses (out of memory, read-only replica) until a write
+  // succeeds; while idle and not writable, a probe write is tried every check_interval.
+  StoreHealth health() const override;
+
+ private:
+  std::optional<Batch> write(std::vector<wire::Draft>& drafts);
+  // Records the outcome of a command for health(); `write`: it was a write.
+  void note(const wire::Result<redis::Value>& outcome, bool write = false) const;
+
+  RedisStoreOptions m_options;
+  redis::Connection m_writer;  // the queue's thread only
+  mutable std::mutex m_reader_mutex;
+  mutable redis::Connection m_reader;
+  mutable std::mutex m_health_mutex;
+  mutable StoreHealth m_health;
+};
+
+}  // namespace livechat::server::store

@@ -1,0 +1,299 @@
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "server/hub/hub.hpp"
+#include "wire/sse.hpp"
+
+using namespace livechat;
+using namespace std::chrono_literals;
+
+namespace {
+
+wire::Message message(const std::string& id, const std::string& room = "general",
+                      const std::string& content = "hello") {
+  return {id, content, "tester", room, "2024-01-01T12:00:00.000000Z"};
+}
+
+// A subscriber on a socket pair: the hub writes to one end, the test reads the other, and a
+// thread stands in for the connection thread that parks in wait().
+class TestSubscriber {
+ public:
+  explicit TestSubscriber(server::hub::Hub& hub, std::vector<std::string> rooms = {},
+                          int send_buffer = 0) {
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, m_fds) == 0);
+    if (send_buffer > 0) {
+      setsockopt(m_fds[0], SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
+      setsockopt(m_fds[1], SOL_SOCKET, SO_RCVBUF, &send_buffer, sizeof send_buffer);
+    }
+    m_subscription =
+        hub.subscribe(m_fds[0], std::make_shared<server::hub::RawFraming>(), std::move(rooms));
+    m_waiter = std::thread([this] {
+      auto reason = m_subscription->wait();
+      std::lock_guard lock(m_mutex);
+      m_reason = reason;
+      m_ended = true;
+      m_changed.notify_all();
+    });
+  }
+
+  ~TestSubscriber() {
+    hang_up();
+    m_waiter.join();
+    m_subscription.reset();
+    ::close(m_fds[0]);
+  }
+
+  // Reads until `done(events)` holds or the timeout passes.
+  bool read_until(const std::function<bool(const std::vector<wire::sse::Event>&)>& done,
+                  std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buffer[65536];
+    while (!done(m_events)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return false;
+      }
+      pollfd p{m_fds[1], POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        continue;
+      }
+      ssize_t n = ::read(m_fds[1], buffer, sizeof buffer);
+      if (n <= 0) {
+        m_eof = true;
+        return done(m_events);
+      }
+      m_parser.feed({buffer, static_cast<std::size_t>(n)},
+                    [&](const wire::sse::Event& e) { m_events.push_back(e); });
+    }
+    return true;
+  }
+
+  bool read_messages(std::size_t count, std::chrono::milliseconds timeout = 10s) {
+    return read_until([&](const auto& events) { return events.size() >= count; }, timeout);
+  }
+
+  std::vector<std::string> ids() const {
+    std::vector<std::string> out;
+    for (const auto& e : m_events) {
+      out.push_back(e.id);
+    }
+    return out;
+  }
+
+  bool wait_ended(std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, timeout, [&] { return m_ended; });
+  }
+
+  server::hub::EndReason reason() {
+    std::lock_guard lock(m_mutex);
+    return m_reason;
+  }
+
+  void hang_up() {
+    if (m_fds[1] >= 0) {
+      ::close(m_fds[1]);
+      m_fds[1] = -1;
+    }
+  }
+
+  const wire::sse::Parser& parser() const { return m_parser; }
+  bool eof() const { return m_eof; }
+
+ private:
+  int m_fds[2] = {-1, -1};
+  std::unique_ptr<server::hub::Subscription> m_subscription;
+  std::thread m_waiter;
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_ended = false;
+  server::hub::EndReason m_reason = server::hub::EndReason::client_gone;
+  wire::sse::Parser m_parser;
+  std::vector<wire::sse::Event> m_events;
+  bool m_eof = false;
+};
+
+}  // namespace
+
+TEST_CASE("server::hub::Hub") {
+  SECTION("every subscriber gets every message once, in the one order of the log") {
+    server::hub::Hub hub;
+    constexpr int k_subscribers = 100;
+    constexpr int k_publishers = 4;
+    constexpr int k_per_publisher = 250;
+    std::vector<std::unique_ptr<TestSubscriber>> subs;
+    for (int i = 0; i < k_subscribers; ++i) {
+      subs.push_back(std::make_unique<TestSubscriber>(hub));
+    }
+    REQUIRE(hub.subscribers() == k_subscribers);
+    std::vector<std::thread> publishers;
+    for (int p = 0; p < k_publishers; ++p) {
+      publishers.emplace_back([&hub, p] {
+        for (int i = 0; i < k_per_publisher; ++i) {
+          char id[32];
+          std::snprintf(id, sizeof id, "p%d-%06d", p, i);
+          hub.publish({message(id)});
+        }
+      });
+    }
+    for (auto& t : publishers) {
+      t.join();
+    }
+    const std::size_t total = k_publishers * k_per_publisher;
+    for (auto& sub : subs) {
+      REQUIRE(sub->read_messages(total));
+    }
+    auto reference = subs.front()->ids();
+    REQUIRE(reference.size() == total);
+    for (auto& sub : subs) {
+      CHECK(sub->ids() == reference);
+    }
+    // Each publisher's own messages keep their order.
+    std::vector<int> last(k_publishers, -1);
+    for (const auto& id : reference) {
+      int p = id[1] - '0';
+      int seq = std::stoi(id.substr(3));
+      CHECK(seq == last[p] + 1);
+      last[p] = seq;
+    }
+    CHECK(hub.stats().deliveries == total * k_subscribers);
+  }
+
+  SECTION("a subscriber only gets the rooms it asked for") {
+    server::hub::Hub hub;
+    TestSubscriber ops(hub, {"ops"});
+    TestSubscriber all(hub);
+    hub.publish({message("1", "general"), message("2", "ops"), message("3", "random"),
+                 message("4", "ops")});
+    REQUIRE(all.read_messages(4));
+    REQUIRE(ops.read_messages(2));
+    CHECK(ops.ids() == std::vector<std::string>{"2", "4"});
+  }
+
+  SECTION("an id the log already holds is not delivered again") {
+    server::hub::Hub hub;
+    TestSubscriber sub(hub);
+    CHECK(hub.publish({message("a"), message("b")}) == 2);
+    CHECK(hub.publish({message("b"), message("c")}) == 1);
+    REQUIRE(sub.read_messages(3));
+    CHECK(sub.ids() == std::vector<std::string>{"a", "b", "c"});
+    CHECK(hub.stats().duplicates == 1);
+  }
+
+  SECTION("a stalled subscriber is closed and never holds up the others") {
+    server::hub::HubOptions options;
+    options.max_lag_events = 20;
+    server::hub::Hub hub(options);
+    TestSubscriber stalled(hub, {}, 4096);  // never reads
+    TestSubscriber reader(hub);
+    const std::string big(16 * 1024, 'x');
+    constexpr int k_messages = 200;
+    for (int i = 0; i < k_messages; ++i) {
+      hub.publish({message(std::to_string(100000 + i), "general", big)});
+      // The reader keeps up as it would over a network: it is never the slow one.
+      REQUIRE(reader.read_messages(static_cast<std::size_t>(i + 1)));
+    }
+    REQUIRE(stalled.wait_ended());
+    CHECK(stalled.reason() == server::hub::EndReason::too_slow);
+    CHECK(hub.stats().closed_slow == 1);
+    CHECK(reader.ids().size() == k_messages);
+  }
+
+  SECTION("a full socket with more than max_stream_bytes due is closed at once") {
+    server::hub::HubOptions options;
+    options.max_stream_bytes = 64 * 1024;
+    options.heartbeat = 600s;  // neither the stall timeout nor --max-lag can close it here
+    server::hub::Hub hub(options);
+    TestSubscriber stalled(hub, {}, 4096);       // never reads
+    TestSubscriber quiet(hub, {"quiet"}, 4096);  // never reads, but nothing is due to it
+    TestSubscriber reader(hub);
+    const std::string big(8 * 1024, 'x');
+    constexpr int k_messages = 40;  // 320 KiB: five times the bound, far from the 10,000 events
+    for (int i = 0; i < k_messages; ++i) {
+      hub.publish({message(std::to_string(100000 + i), "general", big)});
+      REQUIRE(reader.read_messages(static_cast<std::size_t>(i + 1)));  // it keeps up
+    }
+    REQUIRE(stalled.wait_ended());
+    CHECK(stalled.reason() == server::hub::EndReason::too_slow);
+    CHECK(hub.stats().closed_slow == 1);
+    CHECK(reader.ids().back() == "100039");
+    CHECK(hub.subscribers() == 2);  // the reader, and the stream of a room nobody posted to
+  }
+
+  SECTION("a backlog larger than one write drains without waiting for the next publish") {
+    server::hub::HubOptions options;
+    options.max_write_bytes = 1024;  // every write is capped after one message
+    // An idle writer sleeps 15 minutes a pass: one that waited for its next pass to go on would
+    // deliver the first message and then nothing while the test lasts.
+    options.heartbeat = 1h;
+    options.max_idle_wait = 1h;
+    server::hub::Hub hub(options);
+    TestSubscriber sub(hub);
+    std::vector<wire::Message> burst;
+    for (int i = 0; i < 300; ++i) {
+      burst.push_back(message(std::to_string(1000 + i), "general", std::string(1000, 'y')));
+    }
+    hub.publish(burst);
+    REQUIRE(sub.read_messages(300, 60s));  // a hang guard: it comes at once or never
+    CHECK(sub.ids().back() == "1299");
+  }
+
+  SECTION("a stalled stream in a quiet room is closed after two heartbeats") {
+    server::hub::HubOptions options;
+    options.heartbeat = 50ms;
+    server::hub::Hub hub(options);
+    TestSubscriber stalled(hub, {}, 4096);  // never reads
+    std::vector<wire::Message> burst;
+    for (int i = 0; i < 40; ++i) {
+      burst.push_back(message(std::to_string(1000 + i), "general", std::string(8 * 1024, 'q')));
+    }
+    hub.publish(burst);
+    REQUIRE(stalled.wait_ended());
+    CHECK(stalled.reason() == server::hub::EndReason::too_slow);
+  }
+
+  SECTION("an idle stream gets heartbeat comments") {
+    server::hub::HubOptions options;
+    options.heartbeat = 20ms;
+    server::hub::Hub hub(options);
+    TestSubscriber sub(hub);
+    CHECK(sub.read_until([&](const auto&) { return sub.parser().comments() >= 3; }));
+  }
+
+  SECTION("a client that hangs up ends its subscription at once") {
+    server::hub::Hub hub;
+    auto sub = std::make_unique<TestSubscriber>(hub);
+    sub->hang_up();
+    REQUIRE(sub->wait_ended());
+    CHECK(sub->reason() == server::hub::EndReason::client_gone);
+    sub.reset();
+    CHECK(hub.subscribers() == 0);
+    // Publishing after it left touches no closed socket.
+    hub.publish({message("after")});
+    CHECK(hub.stats().published == 1);
+  }
+
+  SECTION("shutdown ends every stream with a final comment") {
+    server::hub::Hub hub;
+    TestSubscriber a(hub);
+    TestSubscriber b(hub);
+    hub.publish({message("1")});
+    REQUIRE(a.read_messages(1));
+    hub.shutdown();
+    CHECK_FALSE(hub.publish({message("too late")}).has_value());  // its sender keeps it
+    REQUIRE(a.wait_ended());
+    REQUIRE(b.wait_ended());
+    CHECK(a.reason() == server::hub::EndReason::shutdown);
+    CHECK(a.read_until([&](const auto&) { return a.parser().comments() >= 1; }));
+  }
+}
