@@ -16,7 +16,7 @@
 #include "wire/message.hpp"
 
 using livechat::fuzz::check;
-using namespace livechat::client;
+using namespace livechat::client::bench;
 
 namespace {
 

@@ -19,6 +19,7 @@ namespace {
 
 using livechat::fuzz::check;
 using namespace livechat::wire;
+using namespace livechat::server::http;
 
 // A server with the kinds of route livechat has: a GET, a POST that takes its body, and one
 // whose gate refuses a body unread.
