@@ -123,11 +123,11 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   if (reset == nullptr && (truncated || replayed_bytes > m_hub.options().log.max_bytes ||
                            replayed.size() + (m_hub.log().head() - point.from) > max_lag)) {
     // A replay that long would be closed as too slow before it got anywhere.
-    reset = "behind: more to replay than a stream may lag (--max-lag)";
+    reset = "behind: more to replay than a stream may lag";
   }
   if (reset == nullptr && due_bytes(m_hub, point.from, rooms) > m_hub.options().max_stream_bytes) {
     // So would one whose bytes would fill the stream's buffer while the socket takes them.
-    reset = "behind: more to replay than a stream may buffer (--max-stream-buffer)";
+    reset = "behind: more to replay than a stream may buffer";
   }
   if (reset != nullptr) {
     ++m_resets;
@@ -150,7 +150,8 @@ std::optional<wire::ApiError> NotifyService::notify_rejection(const httplib::Req
   if (!m_options.notify_route) {
     return wire::ApiError{wire::ApiErrorKind::not_found,
                           "POST /notify is not served here: livechat serve hands messages over in "
-                          "memory (--expose-notify or --notify-token serves it)"};
+                          "memory, and serves it only when asked to (openly, or with a notify "
+                          "token)"};
   }
   if (m_options.notify_token.empty()) {
     return std::nullopt;
@@ -160,10 +161,9 @@ std::optional<wire::ApiError> NotifyService::notify_rejection(const httplib::Req
   if (token && wire::constant_time_equal(*token, m_options.notify_token)) {
     return std::nullopt;
   }
-  return wire::ApiError{wire::ApiErrorKind::unauthorized,
-                        token ? "wrong notify token"
-                              : "POST /notify needs Authorization: Bearer <notify token> "
-                                "(--notify-token)"};
+  return wire::ApiError{
+      wire::ApiErrorKind::unauthorized,
+      token ? "wrong notify token" : "POST /notify needs Authorization: Bearer <notify token>"};
 }
 
 std::optional<wire::ApiError> NotifyService::id_ahead_of_clock(
@@ -226,7 +226,7 @@ http::HttpServer::StreamBody NotifyService::open_stream(const http::HttpServer& 
     http::send_error(
         res, {wire::ApiErrorKind::too_many_clients,
               "this address already has " + std::to_string(m_options.max_streams_per_client) +
-                  " streams open here (--max-streams-per-client)"});
+                  " streams open here, as many as one address may hold"});
     return {};
   }
   // Resume: the header a browser's EventSource sends, or the query for those that cannot.
@@ -289,7 +289,7 @@ void NotifyService::add_routes(http::HttpServer& http) {
       [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
         if (m_stream != nullptr) {
           http::send_error(res, {wire::ApiErrorKind::wrong_mode,
-                                 "this notification service follows Redis (--redis): post "
+                                 "this notification service follows a Redis stream: post "
                                  "messages to the message service instead"});
           return;
         }
@@ -330,7 +330,7 @@ void NotifyService::add_routes(http::HttpServer& http) {
     text.counter("livechat_deliveries_total", "Messages written to streams",
                  static_cast<double>(stats.deliveries));
     text.counter("livechat_closed_slow_total",
-                 "Streams closed for falling behind (--max-lag, --max-stream-buffer)",
+                 "Streams closed for falling behind (too many events, or too many bytes due)",
                  static_cast<double>(stats.closed_slow));
     text.counter("livechat_resumes_total", "Streams resumed with Last-Event-ID",
                  static_cast<double>(m_resumes.load()));
