@@ -42,7 +42,7 @@ int run_serve(const ServeOptions& o) {
   server::service::NotifyService notify_service(hub, notify_options, feed.get());
   server::http::HttpServer notify_http(http_options(
       o.common, o.notify_port, std::max(o.notify.body_bytes, o.message.max_body_bytes())));
-  notify_service.install(notify_http);
+  notify_service.add_routes(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
 
   server::service::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
@@ -54,7 +54,7 @@ int run_serve(const ServeOptions& o) {
   server::service::MessageService message_service(*store, feed ? nullptr : &notifier,
                                                   message_service_options(message, o.common));
   server::http::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
-  message_service.install(message_http);
+  message_service.add_routes(message_http);
   int port = start_or_throw(message_http, "message service");
   spdlog::info("chat page at {}://localhost:{}/", o.common.tls_cert.empty() ? "http" : "https",
                port);

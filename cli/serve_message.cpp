@@ -30,7 +30,7 @@ int run_serve_message(const ServeMessageOptions& o) {
   server::service::MessageService service(*store, notifier.get(),
                                           message_service_options(o.message, o.common));
   server::http::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
-  service.install(http);
+  service.add_routes(http);
   start_or_throw(http, "message service");
   if (notifier) {
     spdlog::info("handing messages to the notification service at {}", notify.origin());

@@ -28,7 +28,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   server::service::NotifyService service(hub, notify_service_options(o.notify, o.common),
                                          feed.get());
   server::http::HttpServer http(http_options(o.common, o.port, o.notify.body_bytes));
-  service.install(http);
+  service.add_routes(http);
   start_or_throw(http, "notification service");
   const char* stop = signals.wait(tls_reloader(o.common, {&http}));
   spdlog::info("{} received, closing {} streams", stop, hub.subscribers());

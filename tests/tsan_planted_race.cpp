@@ -5,7 +5,7 @@
 //   tsan_planted_race get|post|stream
 //
 // Two clients each send one request on a connection of its own; each connection's handler (a
-// GET route, a POST route taking its body, or a GET's chunked content provider) writes a
+// GET route, a POST route taking its body, or a stream route's body) writes a
 // counter without a lock, then waits for the other handler to have written it too. Neither
 // write happens before the other (no lock, and no socket write between them that TSan would
 // count as synchronization), so TSan sees the race on every run, not only on unlucky timing.
@@ -27,6 +27,7 @@
 
 namespace {
 
+using namespace livechat::server::http;
 using namespace livechat::wire;
 
 constexpr int k_clients = 2;
@@ -60,22 +61,18 @@ std::string planted_race() {
   return g_rendezvous.arrive() ? "counted\n" : "the other request never came\n";
 }
 
-void install(HttpServer& server) {
-  server.routes().Get("/get", [](const httplib::Request&, httplib::Response& res) {
+void add_routes(HttpServer& server) {
+  server.get("/get", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(planted_race(), "text/plain");
   });
   server.post("/post",
               [](const httplib::Request&, httplib::Response& res, const std::string& body) {
                 res.set_content(planted_race() + body, "text/plain");
               });
-  server.routes().Get("/stream", [](const httplib::Request&, httplib::Response& res) {
-    res.set_chunked_content_provider("text/plain", [](std::size_t, httplib::DataSink& sink) {
-      std::string text = planted_race();
-      sink.write(text.data(), text.size());
-      sink.done();
-      return true;
-    });
-  });
+  server.stream("/stream", "text/plain",
+                [](const httplib::Request&, httplib::Response&) -> HttpServer::StreamBody {
+                  return [](const ResponseStream& stream) { stream.write(planted_race()); };
+                });
 }
 
 // Sends the request of `mode` on a connection of its own and tells whether it was answered 200
@@ -115,7 +112,7 @@ int main(int argc, char** argv) {
   HttpServerOptions options;
   options.host = "127.0.0.1";
   HttpServer server(options);
-  install(server);
+  add_routes(server);
   auto port = server.start();
   if (!port) {
     std::fprintf(stderr, "tsan_planted_race: %s\n", port.error().message.c_str());

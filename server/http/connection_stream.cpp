@@ -1,4 +1,4 @@
-#include "server/http/connection_stream.hpp"
+#include "server/http/httplib_backend.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -13,17 +13,18 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
 #include <utility>
 
-#include "server/http/connection_stream.hpp"
+#include "server/http/httplib_backend.hpp"
 #include "wire/auth.hpp"
 #include "wire/tls.hpp"
+
+// The connection side of HttpServer: the accept loop, a thread per connection, TLS accept, the
+// requests of one connection in turn, and stopping.
 
 namespace livechat::server::http {
 
@@ -46,18 +47,6 @@ void set_timeout(int fd, int option, std::chrono::seconds timeout) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count());
   setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
-}
-
-// Returns the error a request that could not be read gets: the limit it broke, if it broke one.
-wire::ApiError request_error(int status) {
-  Breach breach = t_stream != nullptr ? t_stream->breach() : Breach::none;
-  if (breach == Breach::too_slow) {
-    return {wire::ApiErrorKind::request_timeout, "the request did not arrive in time"};
-  }
-  if (breach == Breach::too_large) {
-    return {wire::ApiErrorKind::too_large, "request body too large"};
-  }
-  return wire::error_for_status(status);
 }
 
 // Returns the reason phrase of a status livechat answers with outside cpp-httplib.
@@ -83,7 +72,7 @@ const char* reason_phrase(int status) {
 }
 
 // Returns a whole HTTP response carrying an error, for the answers written outside cpp-httplib
-// (to requests refused before it reads them); the connection closes after it. `allow_origin`
+// (to requests rejected before it reads them); the connection closes after it. `allow_origin`
 // is the Access-Control-Allow-Origin to send, if any.
 std::string closing_error_reply(const wire::ApiError& error, std::string_view allow_origin = {}) {
   const int status = wire::http_status(error.kind);
@@ -127,24 +116,7 @@ struct ConnectionStart {
 
 }  // namespace
 
-// When the calling thread's current request was routed (zero: not yet, or already logged).
-static thread_local std::chrono::steady_clock::time_point t_routed;
-
-// cpp-httplib with livechat's connection loop: livechat accepts the sockets itself (a real
-// backlog, a thread per connection with a small stack, each connection's socket known to its
-// handler, which the SSE hub writes to without blocking) and reads each request through its own
-// stream, which bounds how long a request may take and how large its head may be.
-class HttpServer::Backend : public httplib::Server {
- public:
-  std::atomic<socket_t>& listen_socket() { return svr_sock_; }
-
-  // Serves one request; false when the connection must close.
-  bool serve(ConnectionStream& stream) {
-    bool closed = false;
-    bool ok = process_request(stream, false, closed, [](httplib::Request&) {});
-    return ok && !closed;
-  }
-};
+ConnectionStream* current_stream() { return t_stream; }
 
 HttpServer::HttpServer(HttpServerOptions options)
     : m_options(std::move(options)), m_backend(std::make_unique<Backend>()) {
@@ -157,82 +129,10 @@ HttpServer::HttpServer(HttpServerOptions options)
   // Chunks' framing on top: a few bytes a chunk, and clients send large ones.
   m_limits->max_body_wire_bytes = 2 * m_options.max_body_bytes + 64 * 1024;
   warm_up();
-  auto& server = *m_backend;
-  server.set_socket_options([](socket_t fd) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  server.set_tcp_nodelay(true);
-  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
-  server.set_keep_alive_timeout(m_options.keep_alive_timeout.count());
-  server.set_read_timeout(m_options.read_timeout.count());
-  server.set_write_timeout(m_options.write_timeout.count());
-  server.set_payload_max_length(m_options.max_body_bytes);
-
-  server.set_logger(
-      [this](const httplib::Request& req, const httplib::Response& res) { finished(req, res); });
-  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    t_routed = std::chrono::steady_clock::now();
-    if (t_stream != nullptr && t_stream->closing()) {
-      res.set_header("Connection", "close");
-    }
-    add_security_headers(res);
-    add_cors_headers(req, res, m_options.allowed_origins);
-    if (req.method == "OPTIONS") {
-      res.status = 204;
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers",
-                     "Content-Type, Authorization, Last-Event-ID, Cache-Control");
-      res.set_header("Access-Control-Max-Age", "86400");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Every error leaves as JSON, also those cpp-httplib makes itself (404, 413, 400).
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        add_security_headers(res);
-        add_cors_headers(req, res, m_options.allowed_origins);
-        if (res.body.empty()) {
-          // cpp-httplib refused the request itself: whatever it did not read of it goes with
-          // the connection (a miss on the route table is an ordinary answer).
-          if (res.status != 404) {
-            close_after(res);
-          }
-          send_error(res, request_error(res.status));
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  server.set_expect_100_continue_handler(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        return expect_continue(req, res);
-      });
-  server.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-        std::string what = "unknown";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("{} {}: {}", req.method, req.path, what);
-        send_error(res, {wire::ApiErrorKind::internal, "internal error"});
-      });
+  configure_backend();
 }
 
 HttpServer::~HttpServer() { stop(); }
-
-int HttpServer::expect_continue(const httplib::Request& req, httplib::Response& res) const {
-  // A gate refuses before the client is told to send its body.
-  auto it = m_gates.find(req.path);
-  if (it != m_gates.end() && req.method == "POST" && refuse_at_gate(it->second, req, res)) {
-    return res.status;
-  }
-  return 100;
-}
-
-httplib::Server& HttpServer::routes() { return *m_backend; }
 
 void HttpServer::warm_up() {
   int fds[2];
@@ -251,65 +151,6 @@ void HttpServer::warm_up() {
   }
   ::close(fds[0]);
   ::close(fds[1]);
-}
-
-void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions options) {
-  if (options.gate) {
-    m_gates.emplace(path, options);  // asked first when a client waits for 100 Continue
-  }
-  m_backend->Post(path, [handler = std::move(handler), options = std::move(options),
-                         max_body = m_options.max_body_bytes](
-                            const httplib::Request& req, httplib::Response& res,
-                            const httplib::ContentReader& reader) {
-    if (refuse_at_gate(options, req, res)) {
-      return;
-    }
-    std::string body;
-    bool too_large = false;
-    bool complete = reader([&](const char* data, std::size_t length) {
-      too_large = body.size() + length > max_body;  // a chunked body has no length first
-      body.append(data, too_large ? 0 : length);
-      return !too_large;
-    });
-    if (!complete) {
-      close_after(res);  // what is left of the body must not be read as a request
-      auto error = request_error(res.status == 413 || too_large ? 413 : 400);
-      if (options.refused) {
-        options.refused(req, res, error);
-      } else {
-        send_error(res, error);
-      }
-      return;
-    }
-    handler(req, res, body);
-  });
-}
-
-bool HttpServer::refuse_at_gate(const PostOptions& options, const httplib::Request& req,
-                                httplib::Response& res) {
-  if (!options.gate) {
-    return false;
-  }
-  auto refusal = options.gate(req);
-  if (!refusal) {
-    return false;
-  }
-  close_after(res);
-  if (options.refused) {
-    options.refused(req, res, *refusal);
-  } else {
-    send_error(res, *refusal);
-  }
-  return true;
-}
-
-void HttpServer::close_after(httplib::Response& response) {
-  if (t_stream != nullptr) {
-    t_stream->close_after();
-  }
-  if (!response.has_header("Connection")) {
-    response.set_header("Connection", "close");
-  }
 }
 
 std::string HttpServer::address() const {
@@ -450,8 +291,8 @@ void HttpServer::run_connection(int fd) {
 }
 
 bool HttpServer::serve_requests(ConnectionStream& stream) {
-  // Kept alive until the client closes it, goes quiet, or a request is refused: nothing after a
-  // refused request is read as a request, since where it ends cannot be trusted.
+  // Kept alive until the client closes it, goes quiet, or a request is rejected: nothing after a
+  // rejected request is read as a request, since where it ends cannot be trusted.
   while (!m_stopping.load() && stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
     stream.begin_request();
     auto head = stream.read_head();
@@ -460,14 +301,14 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
     }
     if (!*head) {
       const auto& error = head->error();
-      spdlog::debug("request refused before it was read: {}", error.message);
+      spdlog::debug("request rejected before it was read: {}", error.message);
       std::string reply = closing_error_reply(error, allowed_origin(""));
       [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
       return false;
     }
     const wire::RequestHead& request = head->value();
     if (request.content_length > m_options.max_body_bytes) {
-      refuse_body(stream, request);
+      reject_body(stream, request);
       return false;
     }
     if (request.chunked) {
@@ -504,12 +345,12 @@ std::string HttpServer::allowed_origin(std::string_view origin) const {
   return {};
 }
 
-void HttpServer::refuse_body(ConnectionStream& stream, const wire::RequestHead& request) {
+void HttpServer::reject_body(ConnectionStream& stream, const wire::RequestHead& request) {
   const auto started = std::chrono::steady_clock::now();
   const wire::ApiError error{wire::ApiErrorKind::too_large, "request body too large"};
   std::string path = request.target.substr(0, request.target.find('?'));
-  if (m_on_refused) {
-    m_on_refused(request.method, path, error);
+  if (m_on_rejected) {
+    m_on_rejected(request.method, path, error);
   }
   std::string reply = closing_error_reply(error, allowed_origin(request.origin));
   [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
@@ -517,7 +358,7 @@ void HttpServer::refuse_body(ConnectionStream& stream, const wire::RequestHead& 
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
-void HttpServer::on_refused(RefusalObserver observer) { m_on_refused = std::move(observer); }
+void HttpServer::on_rejected(RejectionObserver observer) { m_on_rejected = std::move(observer); }
 
 void HttpServer::answer_breach(ConnectionStream& stream) {
   std::string reply = closing_error_reply(request_error(400));
@@ -616,58 +457,6 @@ void HttpServer::set_tls(std::shared_ptr<wire::TlsContext> tls) {
   }
 }
 
-HttpServer::Connection HttpServer::current_connection() {
-  if (t_stream == nullptr) {
-    return {};
-  }
-  return {t_stream->socket(), t_stream->ssl()};
-}
-
-void add_cors_headers(const httplib::Request& request, httplib::Response& response,
-                      const std::vector<std::string>& allowed_origins) {
-  if (response.has_header("Access-Control-Allow-Origin")) {
-    return;
-  }
-  bool any =
-      std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end();
-  if (any) {
-    response.set_header("Access-Control-Allow-Origin", "*");
-  } else {
-    auto origin = request.get_header_value("Origin");
-    if (!origin.empty() && std::find(allowed_origins.begin(), allowed_origins.end(), origin) !=
-                               allowed_origins.end()) {
-      response.set_header("Access-Control-Allow-Origin", origin);
-    }
-    response.set_header("Vary", "Origin");
-  }
-  response.set_header("Access-Control-Expose-Headers", "Retry-After");
-}
-
-void add_security_headers(httplib::Response& response) {
-  if (response.has_header("X-Content-Type-Options")) {
-    return;
-  }
-  response.set_header("X-Content-Type-Options", "nosniff");
-  response.set_header("Referrer-Policy", "no-referrer");
-}
-
-void send_error(httplib::Response& response, const wire::ApiError& error) {
-  send_json(response, wire::http_status(error.kind), wire::render_error(error));
-}
-
-void send_json(httplib::Response& response, int status, const std::string& body) {
-  response.status = status;
-  response.set_content(body, "application/json");
-}
-
-std::string request_token(const httplib::Request& req) {
-  const std::string authorization = req.get_header_value("Authorization");
-  if (auto token = wire::bearer_token(authorization)) {
-    return std::string(*token);
-  }
-  return req.get_param_value("token");
-}
-
 std::string HttpServer::client_address(const httplib::Request& req) const {
   if (m_options.trust_proxy) {
     const std::string forwarded = req.get_header_value("X-Forwarded-For");
@@ -676,49 +465,6 @@ std::string HttpServer::client_address(const httplib::Request& req) const {
     }
   }
   return req.remote_addr;
-}
-
-void HttpServer::finished(const httplib::Request& req, const httplib::Response& res) {
-  auto routed = std::exchange(t_routed, std::chrono::steady_clock::time_point{});
-  const bool stream = res.get_header_value("Content-Type") == "text/event-stream";
-  if (routed == std::chrono::steady_clock::time_point{} || stream) {
-    spdlog::debug("{} {} {} from {}{}", req.method, req.path, res.status, req.remote_addr,
-                  stream ? " (stream ended)" : "");
-    return;
-  }
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - routed).count();
-  observe(req.method, req.path, seconds);
-  spdlog::debug("{} {} {} {:.2f} ms from {}", req.method, req.path, res.status, seconds * 1000,
-                req.remote_addr);
-}
-
-void HttpServer::observe(const std::string& method, const std::string& path, double seconds) {
-  // Paths outside the API share one series, so scans for random paths add none.
-  static const std::set<std::string, std::less<>> k_paths = {"/",       "/messages", "/events",
-                                                             "/notify", "/health",   "/metrics"};
-  const std::string& series = k_paths.count(path) ? path : "other";
-  wire::metrics::Histogram* histogram = nullptr;
-  {
-    std::lock_guard lock(m_latency_mutex);
-    auto& slot = m_latency[{method, series}];
-    if (!slot) {
-      slot = std::make_unique<wire::metrics::Histogram>();
-    }
-    histogram = slot.get();
-  }
-  histogram->observe(seconds);
-}
-
-void HttpServer::render_request_metrics(wire::metrics::Text& text, std::string_view service) const {
-  constexpr std::string_view k_name = "livechat_http_request_duration_seconds";
-  text.declare(k_name, "Time from routing a request to its answer (streams left out)", "histogram");
-  std::lock_guard lock(m_latency_mutex);
-  for (const auto& [key, histogram] : m_latency) {
-    histogram->render(text, k_name,
-                      wire::metrics::label("service", service) + "," +
-                          wire::metrics::label("method", key.first) + "," +
-                          wire::metrics::label("path", key.second));
-  }
 }
 
 }  // namespace livechat::server::http

@@ -11,7 +11,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "wire/errors.hpp"
@@ -21,7 +23,6 @@
 struct ssl_st;
 
 namespace httplib {
-class Server;
 struct Request;
 struct Response;
 }  // namespace httplib
@@ -40,7 +41,7 @@ struct StreamLimits;
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 0;
-  // Bodies are chat messages or small batches of them; anything larger is refused with a 413.
+  // Bodies are chat messages or small batches of them; anything larger is rejected with a 413.
   std::size_t max_body_bytes = 1024 * 1024;
   // cpp-httplib listens with a backlog of 5; thousands of clients reconnect at once after a
   // restart, so the socket is listened on again with this one.
@@ -68,9 +69,31 @@ struct HttpServerOptions {
   bool trust_proxy = false;
 };
 
-// Returns the user token a request carries: "Authorization: Bearer <token>", or ?token= (a
-// browser's EventSource cannot set headers); empty if none.
-std::string request_token(const httplib::Request& req);
+// The connection of a streamed response, handed to its stream route's body once the response's
+// head is written: what the body needs to hand the socket on to the writer that delivers to it.
+class ResponseStream {
+ public:
+  // Serves a stream on socket `fd`, through TLS session `ssl` if not null, writing chunks of
+  // the body with `write`.
+  ResponseStream(int fd, ssl_st* ssl, std::function<bool(std::string_view)> write)
+      : m_fd(fd), m_ssl(ssl), m_write(std::move(write)) {}
+
+  // Returns the connection's socket.
+  int fd() const { return m_fd; }
+
+  // Returns the connection's TLS session on HTTPS, or null (then the socket's bytes must go
+  // only through it).
+  ssl_st* ssl() const { return m_ssl; }
+
+  // Writes bytes of the body (the stream's preamble) as one HTTP chunk, before the socket is
+  // handed on; false if the client went away.
+  bool write(std::string_view bytes) const { return m_write(bytes); }
+
+ private:
+  int m_fd;
+  ssl_st* m_ssl;
+  std::function<bool(std::string_view)> m_write;
+};
 
 // An HTTP server with livechat's defaults over cpp-httplib: a thread per connection, a real
 // backlog, SO_REUSEADDR only (a busy port is an error), TCP_NODELAY, CORS and JSON errors.
@@ -81,23 +104,29 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Returns the route table to register handlers on before start().
-  httplib::Server& routes();
+  // Answers a request (routes are registered before start()).
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
+  // Registers a GET route.
+  void get(const std::string& path, Handler handler);
+
+  // Answers a POST request, given its whole body.
   using BodyHandler =
       std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
 
-  using RefusalHandler =
+  // Answers a POST request whose body was rejected, given why.
+  using RejectionHandler =
       std::function<void(const httplib::Request&, httplib::Response&, const wire::ApiError& error)>;
 
-  // Decides from a request's head alone whether its body may be read at all; an error refuses
+  // Decides from a request's head alone whether its body may be read at all; an error rejects
   // it unread (and closes the connection, since its body is still on it).
   using Gate = std::function<std::optional<wire::ApiError>(const httplib::Request&)>;
 
+  // Holds what a POST route does before it reads a body, and instead of it.
   struct PostOptions {
-    // Answers a body that cannot be read whole (too large, too slow) or that the gate refused;
+    // Answers a body that cannot be read whole (too large, too slow) or that the gate rejected;
     // it must answer. Without it such a body is answered with its error.
-    RefusalHandler refused;
+    RejectionHandler rejected;
     // Checked before the body is read (a token, say), so that nobody unauthorised makes the
     // server read and hold a large body.
     Gate gate;
@@ -107,16 +136,25 @@ class HttpServer {
   // `curl -d` sends form encoding, which cpp-httplib would otherwise cap at 8 KiB and parse).
   void post(const std::string& path, BodyHandler handler, PostOptions options = {});
 
-  using RefusalObserver = std::function<void(const std::string& method, const std::string& path,
-                                             const wire::ApiError& error)>;
+  // What a stream route's handler opens: run on the connection's thread once the response's
+  // head is written, for as long as the stream lasts; when it returns the response ends and the
+  // connection closes.
+  using StreamBody = std::function<void(const ResponseStream&)>;
 
-  // Registers what hears of each request refused from its head alone, before it was routed (a
-  // body over max_body_bytes), so that a service counts it with its other refusals.
-  void on_refused(RefusalObserver observer);
+  // Answers a stream request: its headers set and the stream's body returned, or an error set
+  // on the response and an empty body returned.
+  using StreamHandler = std::function<StreamBody(const httplib::Request&, httplib::Response&)>;
 
-  // Closes the connection of the request being answered on the calling thread once its answer
-  // is written, and says so in the answer ("Connection: close").
-  static void close_after(httplib::Response& response);
+  // Registers a GET route that answers with a chunked stream of `content_type`.
+  void stream(const std::string& path, std::string content_type, StreamHandler handler);
+
+  // Hears of a request rejected from its head alone.
+  using RejectionObserver = std::function<void(const std::string& method, const std::string& path,
+                                               const wire::ApiError& error)>;
+
+  // Registers what hears of each request rejected from its head alone, before it was routed (a
+  // body over max_body_bytes), so that a service counts it with its other rejections.
+  void on_rejected(RejectionObserver observer);
 
   // Binds and starts accepting; returns the bound port (useful with port 0).
   wire::Result<int> start();
@@ -133,14 +171,6 @@ class HttpServer {
 
   // Returns how many connections are open.
   std::size_t connections() const { return m_connections.load(); }
-
-  // The connection the calling thread serves: its socket (-1 on other threads) and, over HTTPS,
-  // its TLS session (then the socket's bytes go only through the session).
-  struct Connection {
-    int fd = -1;
-    ssl_st* ssl = nullptr;  // the TLS session, on an HTTPS connection
-  };
-  static Connection current_connection();
 
   // Returns the address of the client a request came from (see trust_proxy), for per-client
   // limits.
@@ -169,16 +199,18 @@ class HttpServer {
   void accept_loop();
   void spawn_connection(int fd);
   void run_connection(int fd);
-  // Serves the requests of one connection in turn; false when it ends on a refused request,
+  // Configures cpp-httplib: timeouts, limits, and the headers and JSON errors of every answer.
+  void configure_backend();
+  // Serves the requests of one connection in turn; false when it ends on a rejected request,
   // whose sender may still be writing.
   bool serve_requests(ConnectionStream& stream);
-  // Answers a request its route's gate refuses (closing the connection); false if it passes.
-  static bool refuse_at_gate(const PostOptions& options, const httplib::Request& req,
+  // Answers a request its route's gate rejects (closing the connection); false if it passes.
+  static bool reject_at_gate(const PostOptions& options, const httplib::Request& req,
                              httplib::Response& res);
-  // Decides what a request that asks "Expect: 100-continue" hears: 100, or its gate's refusal.
+  // Decides what a request that asks "Expect: 100-continue" hears: 100, or its gate's rejection.
   int expect_continue(const httplib::Request& req, httplib::Response& res) const;
   // Answers a request whose body is over the limit, unread, and counts it.
-  void refuse_body(ConnectionStream& stream, const wire::RequestHead& request);
+  void reject_body(ConnectionStream& stream, const wire::RequestHead& request);
   // Adds a request's time to the latency histogram of its method and path.
   void observe(const std::string& method, const std::string& path, double seconds);
   // Returns the Access-Control-Allow-Origin an answer to `origin` gets, or "" for none.
@@ -189,6 +221,9 @@ class HttpServer {
   ssl_st* accept_tls(int fd);
   static void* connection_main(void* arg);
 
+  // Closes the connection of the request being answered on the calling thread once its answer
+  // is written, and says so in the answer ("Connection: close").
+  static void close_after(httplib::Response& response);
   // Times a request from routing to its answer and logs it at debug.
   void finished(const httplib::Request& req, const httplib::Response& res);
 
@@ -197,7 +232,7 @@ class HttpServer {
   bool m_tls_on = false;           // it serves HTTPS (fixed at construction)
   std::unique_ptr<StreamLimits> m_limits;
   std::unique_ptr<Backend> m_backend;
-  RefusalObserver m_on_refused;
+  RejectionObserver m_on_rejected;
   std::map<std::string, PostOptions> m_gates;  // post routes with a gate, by path
   mutable std::mutex m_latency_mutex;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<wire::metrics::Histogram>>
@@ -221,7 +256,8 @@ void add_cors_headers(const httplib::Request& request, httplib::Response& respon
 // Adds the headers every answer carries: no MIME sniffing, no Referer sent on from a page.
 void add_security_headers(httplib::Response& response);
 
-// Answers with livechat's JSON error body and the status that goes with it.
+// Answers with livechat's JSON error body and the status that goes with it; a 401 also asks
+// for a Bearer token (WWW-Authenticate).
 void send_error(httplib::Response& response, const wire::ApiError& error);
 
 // Answers with a JSON body and a status.

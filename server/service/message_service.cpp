@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/http/server.hpp"
-#include "wire/token.hpp"
+#include "server/http/user_token.hpp"
 
 namespace livechat::server::service {
 namespace {
@@ -85,18 +85,6 @@ std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
   return m_store.wait_stored(m_store.enqueue(draft));
 }
 
-wire::Result<std::string, wire::ApiError> MessageService::authenticate(
-    const httplib::Request& req) const {
-  if (m_options.auth_secret.empty()) {
-    return std::string();
-  }
-  auto claims = wire::verify_token(http::request_token(req), m_options.auth_secret);
-  if (!claims) {
-    return claims.error();
-  }
-  return claims->user;
-}
-
 void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
   count_rejection(error);
   http::send_error(res, error);
@@ -111,7 +99,8 @@ void MessageService::count_rejection(const wire::ApiError& error) {
 void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpServer& http) const {
   text.counter("livechat_messages_accepted_total", "Messages stored and answered 201",
                static_cast<double>(m_accepted.load()));
-  text.declare("livechat_messages_rejected_total", "Posts refused, by the error's code", "counter");
+  text.declare("livechat_messages_rejected_total", "Posts rejected, by the error's code",
+               "counter");
   {
     std::lock_guard lock(m_rejected_mutex);
     for (const auto& [code, count] : m_rejected_by) {
@@ -137,9 +126,7 @@ void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpS
   http.render_request_metrics(text, "message");
 }
 
-void MessageService::install(http::HttpServer& http) {
-  auto& routes = http.routes();
-
+void MessageService::add_routes(http::HttpServer& http) {
   // POST /messages {"content":"hi","user":"ann","room":"general"}
   //   -> 201
   //   {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
@@ -156,10 +143,9 @@ void MessageService::install(http::HttpServer& http) {
             return;
           }
         }
-        auto user = authenticate(req);
-        if (!user) {
-          res.set_header("WWW-Authenticate", "Bearer");
-          reject(res, user.error());
+        auto claims = http::check_user_token(req, m_options.auth_secret);
+        if (!claims) {
+          reject(res, claims.error());
           return;
         }
         auto draft = wire::parse_draft(body, m_options.limits);
@@ -168,15 +154,15 @@ void MessageService::install(http::HttpServer& http) {
           reject(res, draft.error());
           return;
         }
-        if (!user->empty()) {
-          // The token says who posts; a body naming someone else is refused, not rewritten.
-          if (draft->user != wire::k_default_user && draft->user != *user) {
-            reject(res, {wire::ApiErrorKind::forbidden, "this token is for \"" + *user +
+        if (const std::string& user = claims->user; !user.empty()) {
+          // The token says who posts; a body naming someone else is rejected, not rewritten.
+          if (draft->user != wire::k_default_user && draft->user != user) {
+            reject(res, {wire::ApiErrorKind::forbidden, "this token is for \"" + user +
                                                             "\"; it cannot post as \"" +
                                                             draft->user + "\""});
             return;
           }
-          draft->user = *user;
+          draft->user = user;
         }
         auto message = accept(*draft);
         if (!message) {
@@ -188,13 +174,13 @@ void MessageService::install(http::HttpServer& http) {
         ++m_accepted;
         http::send_json(res, 201, wire::stored_json(*message));
       },
-      // A body too large or too slow to read is a refused post too.
-      {.refused = [this](const httplib::Request&, httplib::Response& res,
-                         const wire::ApiError& error) { reject(res, error); },
+      // A body too large or too slow to read is a rejected post too.
+      {.rejected = [this](const httplib::Request&, httplib::Response& res,
+                          const wire::ApiError& error) { reject(res, error); },
        .gate = {}});
 
-  // A post too large to read is refused from its head, before any route sees it.
-  http.on_refused(
+  // A post too large to read is rejected from its head, before any route sees it.
+  http.on_rejected(
       [this](const std::string& method, const std::string& path, const wire::ApiError& error) {
         if (method == "POST" && path == "/messages") {
           count_rejection(error);
@@ -202,10 +188,9 @@ void MessageService::install(http::HttpServer& http) {
       });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
-  routes.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
-    if (auto user = authenticate(req); !user) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      http::send_error(res, user.error());
+  http.get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
+    if (auto claims = http::check_user_token(req, m_options.auth_secret); !claims) {
+      http::send_error(res, claims.error());
       return;
     }
     auto query = parse_history(req);
@@ -228,7 +213,7 @@ void MessageService::install(http::HttpServer& http) {
   //   store not writable (posts get 503): 200 {"status":"degraded",...,"error":"...",
   //                     "store_health":{"reachable":true,"writable":false,"error":"..."}}
   //   store unreachable (nothing can be served): 503 {"status":"unavailable",...}
-  routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http.get("/health", [this](const httplib::Request&, httplib::Response& res) {
     auto store = m_store.health();
     const bool writable = store.reachable && store.writable;
     nlohmann::json body = {
@@ -253,14 +238,14 @@ void MessageService::install(http::HttpServer& http) {
   });
 
   // GET /metrics -> Prometheus text
-  routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
+  http.get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
     wire::metrics::Text text;
     render_metrics(text, http);
     res.set_content(text.str(), std::string(wire::metrics::k_content_type));
   });
 
   // GET / -> the chat page, pointed at this deployment, allowed to talk to nothing else
-  routes.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+  http.get("/", [this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("Content-Security-Policy",
                    m_page.content_security_policy(req.get_header_value("Host")));

@@ -17,9 +17,8 @@
 #include "wire/result.hpp"
 
 namespace httplib {
-struct Request;
 struct Response;
-}  // namespace httplib
+}
 
 namespace livechat::server::http {
 class HttpServer;
@@ -56,18 +55,16 @@ class MessageService {
   MessageService& operator=(const MessageService&) = delete;
 
   // Registers the routes on a server (before it starts).
-  void install(http::HttpServer& http);
+  void add_routes(http::HttpServer& http);
 
   // Stores a draft, stamped with the next id and time (handed on in id order once stored);
   // returns it, or nothing if it could not be stored.
   std::optional<wire::Message> accept(const wire::Draft& draft);
 
  private:
-  // Returns the user a request's token names (empty without auth), or why it is refused.
-  wire::Result<std::string, wire::ApiError> authenticate(const httplib::Request& req) const;
-  // Counts a refused post by its code and answers it.
+  // Counts a rejected post by its code and answers it.
   void reject(httplib::Response& res, const wire::ApiError& error);
-  // Counts a refused post in the metrics.
+  // Counts a rejected post in the metrics.
   void count_rejection(const wire::ApiError& error);
   void render_metrics(wire::metrics::Text& text, const http::HttpServer& http) const;
 

@@ -11,11 +11,11 @@
 #include <random>
 
 #include "server/http/server.hpp"
+#include "server/http/user_token.hpp"
 #include "server/hub/tls_transport.hpp"
 #include "wire/auth.hpp"
 #include "wire/id.hpp"
 #include "wire/sse.hpp"
-#include "wire/token.hpp"
 
 namespace livechat::server::service {
 namespace {
@@ -123,11 +123,11 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   if (reset == nullptr && (truncated || replayed_bytes > m_hub.options().log.max_bytes ||
                            replayed.size() + (m_hub.log().head() - point.from) > max_lag)) {
     // A replay that long would be closed as too slow before it got anywhere.
-    reset = "behind: more to replay than a stream may lag (--max-lag)";
+    reset = "behind: more to replay than a stream may lag";
   }
   if (reset == nullptr && due_bytes(m_hub, point.from, rooms) > m_hub.options().max_stream_bytes) {
     // So would one whose bytes would fill the stream's buffer while the socket takes them.
-    reset = "behind: more to replay than a stream may buffer (--max-stream-buffer)";
+    reset = "behind: more to replay than a stream may buffer";
   }
   if (reset != nullptr) {
     ++m_resets;
@@ -146,11 +146,12 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
   return start;
 }
 
-std::optional<wire::ApiError> NotifyService::notify_refusal(const httplib::Request& req) const {
+std::optional<wire::ApiError> NotifyService::notify_rejection(const httplib::Request& req) const {
   if (!m_options.notify_route) {
     return wire::ApiError{wire::ApiErrorKind::not_found,
                           "POST /notify is not served here: livechat serve hands messages over in "
-                          "memory (--expose-notify or --notify-token serves it)"};
+                          "memory, and serves it only when asked to (openly, or with a notify "
+                          "token)"};
   }
   if (m_options.notify_token.empty()) {
     return std::nullopt;
@@ -160,10 +161,9 @@ std::optional<wire::ApiError> NotifyService::notify_refusal(const httplib::Reque
   if (token && wire::constant_time_equal(*token, m_options.notify_token)) {
     return std::nullopt;
   }
-  return wire::ApiError{wire::ApiErrorKind::unauthorized,
-                        token ? "wrong notify token"
-                              : "POST /notify needs Authorization: Bearer <notify token> "
-                                "(--notify-token)"};
+  return wire::ApiError{
+      wire::ApiErrorKind::unauthorized,
+      token ? "wrong notify token" : "POST /notify needs Authorization: Bearer <notify token>"};
 }
 
 std::optional<wire::ApiError> NotifyService::id_ahead_of_clock(
@@ -185,122 +185,111 @@ std::optional<wire::ApiError> NotifyService::id_ahead_of_clock(
   return std::nullopt;
 }
 
-void NotifyService::install(http::HttpServer& http) {
-  auto& routes = http.routes();
+// GET /events?room=a,b&client_id=X -> text/event-stream:
+//   retry: 2000 / event: connected {"client_id":"X"} / then per message:
+//   id: <message id>\nevent: message\ndata: <notification JSON>\n\n
+http::HttpServer::StreamBody NotifyService::open_stream(const http::HttpServer& http,
+                                                        const httplib::Request& req,
+                                                        httplib::Response& res) {
   static const auto framing = std::make_shared<const ChunkedFraming>();
 
-  // GET /events?room=a,b&client_id=X -> text/event-stream:
-  //   retry: 2000 / event: connected {"client_id":"X"} / then per message:
-  //   id: <message id>\nevent: message\ndata: <notification JSON>\n\n
-  routes.Get("/events", [this, &http](const httplib::Request& req, httplib::Response& res) {
-    auto rooms = wire::parse_room_list(req.get_param_value("room"));
-    if (!rooms) {
-      http::send_error(res, rooms.error());
-      return;
-    }
-    std::string client_id = req.get_param_value("client_id");
-    if (client_id.size() > k_max_client_id || !wire::is_valid_utf8(client_id)) {
-      http::send_error(res, {wire::ApiErrorKind::bad_request,
-                             "\"client_id\" must be at most 128 bytes of UTF-8"});
-      return;
-    }
-    if (client_id.empty()) {
-      client_id = random_client_id();
-    }
-    if (m_hub.subscribers() >= m_options.max_clients) {
-      res.set_header("Retry-After", "5");
-      http::send_error(res, {wire::ApiErrorKind::too_many_clients,
-                             "this notification service is at its limit of " +
-                                 std::to_string(m_options.max_clients) + " streams"});
-      return;
-    }
-    if (!m_options.auth_secret.empty()) {
-      auto claims = wire::verify_token(http::request_token(req), m_options.auth_secret);
-      if (!claims) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        http::send_error(res, claims.error());
-        return;
-      }
-    }
-    // Held by the stream's provider: released when the response (and the stream) is done.
-    auto slot =
-        m_streams_per_client.reserve(http.client_address(req), m_options.max_streams_per_client);
-    if (!slot) {
-      res.set_header("Retry-After", "5");
-      http::send_error(
-          res, {wire::ApiErrorKind::too_many_clients,
-                "this address already has " + std::to_string(m_options.max_streams_per_client) +
-                    " streams open here (--max-streams-per-client)"});
-      return;
-    }
-    // Resume: the header a browser's EventSource sends, or the query for those that cannot.
-    std::string last_event_id = req.get_header_value("Last-Event-ID");
-    if (last_event_id.empty()) {
-      last_event_id = req.get_param_value("last_event_id");
-    }
-    if (last_event_id.size() > wire::k_max_id_bytes || !wire::is_valid_utf8(last_event_id)) {
-      http::send_error(res, {wire::ApiErrorKind::bad_id,
-                             "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
-      return;
-    }
-    auto start = start_point(last_event_id, *rooms);
-    if (!start) {
-      res.set_header("Retry-After", "1");
-      http::send_error(res, start.error());
-      return;
-    }
-    std::string preamble =
-        wire::sse::encode_retry(static_cast<long>(m_options.retry.count())) +
-        wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump()) +
-        start->preamble;
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Accel-Buffering", "no");
-    // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
-    res.set_chunked_content_provider(
-        "text/event-stream", [this, preamble = std::move(preamble), from = start->from,
-                              skip_through = start->skip_through, rooms = std::move(*rooms),
-                              client_id, slot](std::size_t, httplib::DataSink& sink) {
-          if (!sink.write(preamble.data(), preamble.size())) {
-            return false;
-          }
-          auto connection = http::HttpServer::current_connection();
-          if (connection.fd < 0) {
-            return false;
-          }
-          // Over TLS the hub's writers write through the connection's session, which this
-          // thread leaves alone until the subscription ends.
-          std::optional<hub::TlsTransport> tls;
-          if (connection.ssl != nullptr) {
-            tls.emplace(connection.ssl, connection.fd);
-          }
-          // This thread parks here for the life of the stream; the hub's writers deliver.
-          auto subscription = m_hub.subscribe(connection.fd, framing, rooms, from, skip_through,
-                                              tls ? &*tls : nullptr);
-          spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
-          hub::EndReason reason = subscription->wait();
-          subscription.reset();  // released before the transport and the socket are
-          spdlog::debug("stream {} ended: {}", client_id, describe(reason));
-          return false;  // ends the response; the connection closes
-        });
-  });
+  auto rooms = wire::parse_room_list(req.get_param_value("room"));
+  if (!rooms) {
+    http::send_error(res, rooms.error());
+    return {};
+  }
+  std::string client_id = req.get_param_value("client_id");
+  if (client_id.size() > k_max_client_id || !wire::is_valid_utf8(client_id)) {
+    http::send_error(
+        res, {wire::ApiErrorKind::bad_request, "\"client_id\" must be at most 128 bytes of UTF-8"});
+    return {};
+  }
+  if (client_id.empty()) {
+    client_id = random_client_id();
+  }
+  if (m_hub.subscribers() >= m_options.max_clients) {
+    res.set_header("Retry-After", "5");
+    http::send_error(res, {wire::ApiErrorKind::too_many_clients,
+                           "this notification service is at its limit of " +
+                               std::to_string(m_options.max_clients) + " streams"});
+    return {};
+  }
+  if (auto claims = http::check_user_token(req, m_options.auth_secret); !claims) {
+    http::send_error(res, claims.error());
+    return {};
+  }
+  // Held by the stream's body: released when the response (and the stream) is done.
+  auto slot =
+      m_streams_per_client.reserve(http.client_address(req), m_options.max_streams_per_client);
+  if (!slot) {
+    res.set_header("Retry-After", "5");
+    http::send_error(
+        res, {wire::ApiErrorKind::too_many_clients,
+              "this address already has " + std::to_string(m_options.max_streams_per_client) +
+                  " streams open here, as many as one address may hold"});
+    return {};
+  }
+  // Resume: the header a browser's EventSource sends, or the query for those that cannot.
+  std::string last_event_id = req.get_header_value("Last-Event-ID");
+  if (last_event_id.empty()) {
+    last_event_id = req.get_param_value("last_event_id");
+  }
+  if (last_event_id.size() > wire::k_max_id_bytes || !wire::is_valid_utf8(last_event_id)) {
+    http::send_error(
+        res, {wire::ApiErrorKind::bad_id, "\"Last-Event-ID\" must be at most 128 bytes of UTF-8"});
+    return {};
+  }
+  auto start = start_point(last_event_id, *rooms);
+  if (!start) {
+    res.set_header("Retry-After", "1");
+    http::send_error(res, start.error());
+    return {};
+  }
+  std::string preamble =
+      wire::sse::encode_retry(static_cast<long>(m_options.retry.count())) +
+      wire::sse::encode_event("", "connected", nlohmann::json{{"client_id", client_id}}.dump()) +
+      start->preamble;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  return
+      [this, preamble = std::move(preamble), from = start->from, skip_through = start->skip_through,
+       rooms = std::move(*rooms), client_id, slot](const http::ResponseStream& stream) {
+        if (!stream.write(preamble)) {
+          return;
+        }
+        // Over TLS the hub's writers write through the connection's session, which this thread
+        // leaves alone until the subscription ends.
+        std::optional<hub::TlsTransport> tls;
+        if (stream.ssl() != nullptr) {
+          tls.emplace(stream.ssl(), stream.fd());
+        }
+        // This thread parks here for the life of the stream; the hub's writers deliver.
+        auto subscription =
+            m_hub.subscribe(stream.fd(), framing, rooms, from, skip_through, tls ? &*tls : nullptr);
+        spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
+        hub::EndReason reason = subscription->wait();
+        subscription.reset();  // released before the transport and the socket are
+        spdlog::debug("stream {} ended: {}", client_id, describe(reason));
+      };
+}
+
+void NotifyService::add_routes(http::HttpServer& http) {
+  // Exactly "text/event-stream": with a charset, cpp-httplib would gzip the stream.
+  http.stream("/events", "text/event-stream",
+              [this, &http](const httplib::Request& req, httplib::Response& res) {
+                return open_stream(http, req, res);
+              });
 
   // POST /notify {notification} or [{notification}, ...] -> {"status":"ok","received":N,...}
-  // The token is checked on the request's head: a refused post's body is never read.
+  // The token is checked on the request's head: a rejected post's body is never read.
   http::HttpServer::PostOptions notify_options;
-  notify_options.gate = [this](const httplib::Request& req) { return notify_refusal(req); };
-  notify_options.refused = [](const httplib::Request&, httplib::Response& res,
-                              const wire::ApiError& error) {
-    if (error.kind == wire::ApiErrorKind::unauthorized) {
-      res.set_header("WWW-Authenticate", "Bearer");
-    }
-    http::send_error(res, error);
-  };
+  notify_options.gate = [this](const httplib::Request& req) { return notify_rejection(req); };
   http.post(
       "/notify",
       [this](const httplib::Request&, httplib::Response& res, const std::string& body) {
         if (m_stream != nullptr) {
           http::send_error(res, {wire::ApiErrorKind::wrong_mode,
-                                 "this notification service follows Redis (--redis): post "
+                                 "this notification service follows a Redis stream: post "
                                  "messages to the message service instead"});
           return;
         }
@@ -332,7 +321,7 @@ void NotifyService::install(http::HttpServer& http) {
       std::move(notify_options));
 
   // GET /metrics -> Prometheus text
-  routes.Get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
+  http.get("/metrics", [this, &http](const httplib::Request&, httplib::Response& res) {
     auto stats = m_hub.stats();
     wire::metrics::Text text;
     text.gauge("livechat_clients", "SSE streams open", static_cast<double>(stats.subscribers));
@@ -341,7 +330,7 @@ void NotifyService::install(http::HttpServer& http) {
     text.counter("livechat_deliveries_total", "Messages written to streams",
                  static_cast<double>(stats.deliveries));
     text.counter("livechat_closed_slow_total",
-                 "Streams closed for falling behind (--max-lag, --max-stream-buffer)",
+                 "Streams closed for falling behind (too many events, or too many bytes due)",
                  static_cast<double>(stats.closed_slow));
     text.counter("livechat_resumes_total", "Streams resumed with Last-Event-ID",
                  static_cast<double>(m_resumes.load()));
@@ -358,7 +347,7 @@ void NotifyService::install(http::HttpServer& http) {
   });
 
   // GET /health -> {"status":"ok","service":"notify","clients":N,...}
-  routes.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http.get("/health", [this](const httplib::Request&, httplib::Response& res) {
     auto stats = m_hub.stats();
     nlohmann::json body = {{"status", "ok"},
                            {"service", "notify"},

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/http/server.hpp"
 #include "server/hub/hub.hpp"
 #include "server/redis/feed.hpp"
 #include "server/service/client_limits.hpp"
@@ -17,11 +18,8 @@
 
 namespace httplib {
 struct Request;
-}
-
-namespace livechat::server::http {
-class HttpServer;
-}
+struct Response;
+}  // namespace httplib
 
 namespace livechat::server::service {
 
@@ -42,7 +40,7 @@ struct NotifyServiceOptions {
   // serve hands messages over in memory and needs no door for them).
   bool notify_route = true;
   // A notification whose id is a timestamp (YYYYMMDDhhmmss.ffffff) later than this node's clock
-  // by more than this is refused: one id far in the future would sort after every real message.
+  // by more than this is rejected: one id far in the future would sort after every real message.
   // A minute covers clocks that NTP keeps in step.
   std::chrono::seconds max_id_lead{60};
 };
@@ -57,7 +55,7 @@ class NotifyService {
                 redis::FollowedStream* stream = nullptr);
 
   // Registers the routes on a server (before it starts).
-  void install(http::HttpServer& http);
+  void add_routes(http::HttpServer& http);
 
  private:
   // Where a stream resuming after `last_event_id` starts, and what it hears before that.
@@ -68,9 +66,12 @@ class NotifyService {
   };
   wire::Result<Start, wire::ApiError> start_point(const std::string& last_event_id,
                                                   const std::vector<std::string>& rooms);
-  // Refuses a POST /notify from its head alone: not served here, or without the notify token.
-  std::optional<wire::ApiError> notify_refusal(const httplib::Request& req) const;
-  // Refuses a batch with a timestamp-shaped id later than the clock by more than max_id_lead.
+  // Answers GET /events: the stream's body, which hands its socket to the hub, or an error.
+  http::HttpServer::StreamBody open_stream(const http::HttpServer& http,
+                                           const httplib::Request& req, httplib::Response& res);
+  // Rejects a POST /notify from its head alone: not served here, or without the notify token.
+  std::optional<wire::ApiError> notify_rejection(const httplib::Request& req) const;
+  // Rejects a batch with a timestamp-shaped id later than the clock by more than max_id_lead.
   std::optional<wire::ApiError> id_ahead_of_clock(const std::vector<wire::Message>& messages) const;
 
   hub::Hub& m_hub;

@@ -18,11 +18,12 @@
 namespace {
 
 using livechat::fuzz::check;
+using namespace livechat::server::http;
 using namespace livechat::wire;
 using namespace livechat::server::http;
 
 // A server with the kinds of route livechat has: a GET, a POST that takes its body, and one
-// whose gate refuses a body unread.
+// whose gate rejects a body unread.
 HttpServer& server() {
   static HttpServer* instance = [] {
     HttpServerOptions options;
@@ -30,7 +31,7 @@ HttpServer& server() {
     options.max_header_bytes = 2048;
     options.request_timeout = std::chrono::milliseconds(500);
     auto* s = new HttpServer(options);
-    s->routes().Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    s->get("/health", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, R"({"status":"ok"})");
     });
     s->post("/messages", [](const httplib::Request&, httplib::Response& res,
@@ -39,7 +40,7 @@ HttpServer& server() {
             [](const httplib::Request&, httplib::Response& res, const std::string&) {
               send_json(res, 200, "{}");
             },
-            {.refused = {}, .gate = [](const httplib::Request& req) -> std::optional<ApiError> {
+            {.rejected = {}, .gate = [](const httplib::Request& req) -> std::optional<ApiError> {
                if (req.get_header_value("Authorization") != "Bearer good") {
                  return ApiError{ApiErrorKind::unauthorized, "no"};
                }
@@ -117,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(!closes || out.empty(), "nothing after an answer that closes the connection");
   }
-  // A head refused before its blank line arrived is answered too, and is the last.
+  // A head rejected before its blank line arrived is answered too, and is the last.
   check(answers <= count(input, "\r\n\r\n") + 1, "at most one answer per request head");
   return 0;
 }

@@ -1,19 +1,42 @@
 #pragma once
 
-// The byte stream cpp-httplib serves one connection through: a TCP socket, or TLS over it.
-// livechat reads requests through it so that it can bound what cpp-httplib 0.11.4 does not: the
-// time a request may take to arrive and the bytes its head may have.
+// Private to server/http (only its .cpp files include it): every part of livechat's HTTP server
+// that depends on cpp-httplib 0.11.4's insides rather than on its documented API. The byte
+// stream cpp-httplib serves one connection through (a subclass of httplib::Stream: a TCP socket,
+// or TLS over it), through which livechat bounds what 0.11.4 does not: the time a request may
+// take to arrive and the bytes its head may have; and the server that serves one request off it
+// (httplib::Server's protected process_request and listening socket).
+
+#ifndef LIVECHAT_HTTP_PRIVATE
+#error "server/http/httplib_backend.hpp is private to server/http: include server/http/server.hpp"
+#endif
 
 #include <openssl/ssl.h>
 
 #include <httplib.h>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "server/http/server.hpp"
 #include "wire/http_head.hpp"
+
+static_assert(
+    std::string_view(CPPHTTPLIB_VERSION) == "0.11.4",
+    "livechat's HTTP server is built on cpp-httplib 0.11.4's insides; on another "
+    "version re-check, in server/http: httplib::Stream's virtual members "
+    "(ConnectionStream), Server::process_request's signature and that it serves one "
+    "request, svr_sock_ as what stops keep-alive loops and content providers, that a "
+    "head without Content-Length makes it read a body to the end of the stream "
+    "(read_head), that it writes \"HTTP/1.1 100\" before a body it asked for "
+    "(ConnectionStream::write), what its error handler sees of the answers it makes "
+    "itself (413 over set_payload_max_length, an empty body), and that a chunked "
+    "content provider returning false ends the response, and which function-local statics "
+    "it builds on first use (HttpServer::warm_up); then update this check");
 
 namespace livechat::server::http {
 
@@ -32,6 +55,7 @@ struct StreamLimits {
 // Why a read ended a request early.
 enum class Breach { none, too_slow, too_large };
 
+// The byte stream of one connection, with the limits above.
 class ConnectionStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
@@ -99,5 +123,31 @@ class ConnectionStream final : public httplib::Stream {
   bool m_timed_out = false;  // the last fill() waited in vain
   bool m_close_after = false;
 };
+
+// cpp-httplib's server with livechat's connection loop: livechat accepts the sockets itself (a
+// real backlog, a thread per connection with a small stack, each connection's socket known to
+// its stream routes, whose sockets the SSE hub writes to without blocking) and reads each
+// request through its own stream, which bounds how long a request may take and how large its
+// head may be.
+class HttpServer::Backend : public httplib::Server {
+ public:
+  // Returns the listening socket cpp-httplib bound; storing INVALID_SOCKET in it makes its
+  // keep-alive loops and content providers end.
+  std::atomic<socket_t>& listen_socket() { return svr_sock_; }
+
+  // Serves one request; false when the connection must close.
+  bool serve(ConnectionStream& stream) {
+    bool closed = false;
+    bool ok = process_request(stream, false, closed, [](httplib::Request&) {});
+    return ok && !closed;
+  }
+};
+
+// Returns the connection the calling thread serves, or null.
+ConnectionStream* current_stream();
+
+// Returns the error a request that could not be read gets: the limit it broke on the calling
+// thread's connection, if it broke one, or else the error of `status`.
+wire::ApiError request_error(int status);
 
 }  // namespace livechat::server::http
