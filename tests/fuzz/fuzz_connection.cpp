@@ -20,7 +20,6 @@ namespace {
 using livechat::fuzz::check;
 using namespace livechat::server::http;
 using namespace livechat::wire;
-using namespace livechat::server::http;
 
 // A server with the kinds of route livechat has: a GET, a POST that takes its body, and one
 // whose gate rejects a body unread.
