@@ -68,7 +68,7 @@ bool Subscriber::deliver(const wire::Message& message, const std::string* json) 
 
 StreamEnd Subscriber::run(const Handlers& handlers) {
   m_handlers = &handlers;
-  Backoff backoff(m_options.backoff);
+  wire::Backoff backoff(m_options.backoff);
   std::mt19937_64 random{std::random_device{}()};
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   unsigned failures = 0;

@@ -10,8 +10,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "client/backoff.hpp"
 #include "client/event_stream.hpp"
+#include "wire/backoff.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::client {
@@ -19,7 +19,7 @@ namespace livechat::client {
 // How a subscriber connects and reconnects.
 struct SubscriberOptions {
   StreamRequest request;  // rooms, where to start (last_event_id), idle timeout
-  BackoffPolicy backoff;
+  wire::BackoffPolicy backoff;
   std::optional<unsigned> max_retries;  // none: reconnect forever
   // A stream that lasted this long, or delivered a message, was healthy: backoff starts over.
   std::chrono::milliseconds healthy_after{5000};
