@@ -22,6 +22,7 @@
 #include <deque>
 
 #include "wire/tls.hpp"
+#include "wire/url.hpp"
 
 namespace livechat::client::bench {
 namespace {
@@ -247,10 +248,8 @@ class StreamPool::Loop {
   std::string request(std::size_t local) const {
     const auto& c = m_connections[local];
     const auto& e = m_config.endpoints[global(local) % m_config.endpoints.size()];
-    bool ipv6 = e.host.find(':') != std::string::npos;
     std::string out = "GET " + m_config.target +
-                      " HTTP/1.1\r\nHost: " + (ipv6 ? "[" + e.host + "]" : e.host) + ":" +
-                      std::to_string(e.port) +
+                      " HTTP/1.1\r\nHost: " + wire::host_port(e.host, e.port) +
                       "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n";
     const auto& last_id = c.decoder.parser().last_event_id();
     if (!last_id.empty()) {

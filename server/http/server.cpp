@@ -24,6 +24,7 @@
 #include "server/http/connection_stream.hpp"
 #include "wire/auth.hpp"
 #include "wire/tls.hpp"
+#include "wire/url.hpp"
 
 namespace livechat::server::http {
 
@@ -313,9 +314,7 @@ void HttpServer::close_after(httplib::Response& response) {
 }
 
 std::string HttpServer::address() const {
-  bool ipv6 = m_options.host.find(':') != std::string::npos;
-  return (m_tls_on ? "https://" : "http://") +
-         (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" + std::to_string(m_port);
+  return (m_tls_on ? "https://" : "http://") + wire::host_port(m_options.host, m_port);
 }
 
 wire::Result<int> HttpServer::start() {
