@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
-#include "cli/service_options.hpp"
 #include "client/bench/load.hpp"
 #include "wire/message.hpp"
 

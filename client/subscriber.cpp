@@ -122,7 +122,7 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
     handlers.on_status({SubscriberStatus::Kind::reconnecting, delay, describe(end)});
     std::unique_lock lock(m_mutex);
     if (m_wake.wait_for(lock, delay, [&] { return m_stopped; })) {
-      return {StreamEnd::Kind::stopped, "stopped", 0};
+      return {StreamEnd::Kind::stopped, "stopped", 0, {}};
     }
   }
 }

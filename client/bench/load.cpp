@@ -259,7 +259,7 @@ class BenchPublishers {
         m_first_error = error->message;
       }
       // Nothing got through and the service is not there: later messages would not either.
-      if (error->code == "unreachable" && m_ok.load() == 0) {
+      if (wire::is_transport_code(error->code) && m_ok.load() == 0) {
         m_unreachable = true;
       }
     }

@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include <cstring>
 #include <deque>
 
+#include "wire/open_files.hpp"
 #include "wire/tls.hpp"
 #include "wire/url.hpp"
 
@@ -545,7 +545,7 @@ StreamPool::StreamPool(StreamPoolConfig config, StreamHandler& handler)
 StreamPool::~StreamPool() { stop(); }
 
 std::optional<wire::Error> StreamPool::start() {
-  raise_open_files_limit();
+  wire::raise_open_files_limit();
   if (m_config.endpoints.empty()) {
     return wire::Error{"no_endpoint", "no notification service to stream from"};
   }
@@ -593,21 +593,6 @@ void StreamPool::stop() {
   }
   m_threads.clear();
   m_loops.clear();
-}
-
-std::size_t raise_open_files_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return 1024;
-  }
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-      limit = raised;
-    }
-  }
-  return static_cast<std::size_t>(limit.rlim_cur);
 }
 
 }  // namespace livechat::client::bench
