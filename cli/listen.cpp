@@ -145,8 +145,8 @@ int run_listen(const ListenOptions& o) {
     } else if (status.kind == Kind::connected) {
       std::cerr << "connected\n";
     } else {
-      std::cerr << "reconnecting in " << seconds_text(status.delay) << " (" << status.reason
-                << ")\n";
+      std::cerr << "reconnecting in " << seconds_text(status.delay) << " ("
+                << with_flag_hint({status.code, status.reason}) << ")\n";
     }
   };
 
@@ -166,7 +166,8 @@ int run_listen(const ListenOptions& o) {
       throw UserError(
           with_flag_hint({end.code, "cannot reach the notification service at " +
                                         endpoint.origin() + " (" + end.detail + ")" +
-                                        wire::running_hint(end.detail, "serve-notify") + retried}));
+                                        wire::running_hint(end.detail, "serve-notify")}) +
+          retried);
     case Kind::rejected:
       throw UserError("the notification service refused the stream (HTTP " +
                       std::to_string(end.status) + "): " + end.detail + retried);

@@ -30,6 +30,7 @@ struct SubscriberStatus {
   enum class Kind { connecting, connected, reconnecting } kind;
   std::chrono::milliseconds delay{0};  // before the next attempt, when reconnecting
   std::string reason;                  // why it reconnects
+  std::string code;                    // when unreachable: the transport error's code
 };
 
 // Follows a notification service's stream for good: reconnects with backoff, resumes with
