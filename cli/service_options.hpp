@@ -107,11 +107,16 @@ void add_notify_body_option(CLI::App& app, NotifyOptions& options);
 // Adds --redis (LIVECHAT_REDIS_URL).
 void add_redis_option(CLI::App& app, std::string& url);
 
+// Returns the HTTP server options of a service on `port`, loading --tls-cert and --tls-key, or
+// throws a UserError that says what is wrong with them.
 server::http::HttpServerOptions http_options(const CommonOptions& common, int port,
                                              std::size_t max_body);
+// Returns the message service's options from its flags.
 server::service::MessageServiceOptions message_service_options(const MessageOptions& options,
                                                                const CommonOptions& common);
+// Returns the hub's options from the notification service's flags.
 server::hub::HubOptions hub_options(const NotifyOptions& options);
+// Returns the notification service's options from its flags.
 server::service::NotifyServiceOptions notify_service_options(const NotifyOptions& options,
                                                              const CommonOptions& common);
 
