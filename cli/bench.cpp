@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
-#include "cli/service_options.hpp"
 #include "client/bench/load.hpp"
 #include "wire/message.hpp"
 
@@ -163,7 +163,8 @@ void print_human(const client::bench::BenchReport& r) {
 
 int run_bench(const BenchOptions& o) {
   if (!wire::is_valid_room(o.room)) {
-    throw UserError("--room: '" + o.room + "' is not a room name (1-64 of A-Z a-z 0-9 _ . -)");
+    throw UserError("--room: '" + o.room + "' is not a room name (" +
+                    std::string(wire::k_room_rule) + ")");
   }
   client::bench::BenchConfig config;
   config.listeners = o.listeners;

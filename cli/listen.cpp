@@ -11,8 +11,10 @@
 #include <string>
 #include <thread>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
-#include "cli/service_options.hpp"
+#include "cli/flag_hints.hpp"
+#include "cli/stop_signals.hpp"
 #include "client/history.hpp"
 #include "client/subscriber.hpp"
 #include "wire/http_client.hpp"
@@ -143,8 +145,8 @@ int run_listen(const ListenOptions& o) {
     } else if (status.kind == Kind::connected) {
       std::cerr << "connected\n";
     } else {
-      std::cerr << "reconnecting in " << seconds_text(status.delay) << " (" << status.reason
-                << ")\n";
+      std::cerr << "reconnecting in " << seconds_text(status.delay) << " ("
+                << with_flag_hint({status.code, status.reason}) << ")\n";
     }
   };
 
@@ -160,9 +162,12 @@ int run_listen(const ListenOptions& o) {
                             ? " (gave up after " + std::to_string(*o.max_retries) + " retries)"
                             : "";
   switch (end.kind) {
-    case Kind::refused:
-      throw UserError("cannot reach the notification service at " + endpoint.origin() + " (" +
-                      end.detail + ")" + wire::running_hint(end.detail, "serve-notify") + retried);
+    case Kind::unreachable:
+      throw UserError(
+          with_flag_hint({end.code, "cannot reach the notification service at " +
+                                        endpoint.origin() + " (" + end.detail + ")" +
+                                        wire::running_hint(end.detail, "serve-notify")}) +
+          retried);
     case Kind::rejected:
       throw UserError("the notification service refused the stream (HTTP " +
                       std::to_string(end.status) + "): " + end.detail + retried);

@@ -4,9 +4,11 @@
 #include <optional>
 #include <string>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
-#include "cli/service_options.hpp"
+#include "cli/flag_hints.hpp"
 #include "client/publisher.hpp"
+#include "wire/http_client.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -20,15 +22,15 @@ struct SendOptions {
   std::string cacert;
 };
 
-enum class Sent { ok, refused, unreachable };
+enum class Sent { ok, rejected, unreachable };
 
 int run_send(const SendOptions& o) {
   client::Publisher publisher(require_endpoint(o.url, "--url", o.cacert), o.token);
   auto send_one = [&](const std::string& text) {
     auto result = publisher.send(text, o.user, o.room);
     if (!result) {
-      std::cerr << "livechat: error: " << result.error().message << "\n";
-      return result.error().code == "unreachable" ? Sent::unreachable : Sent::refused;
+      std::cerr << "livechat: error: " << with_flag_hint(result.error()) << "\n";
+      return wire::is_transport_code(result.error().code) ? Sent::unreachable : Sent::rejected;
     }
     std::cout << result->id << "\n" << std::flush;
     return Sent::ok;

@@ -3,8 +3,14 @@
 #include <algorithm>
 #include <memory>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
+#include "cli/logging.hpp"
+#include "cli/open_files.hpp"
 #include "cli/service_options.hpp"
+#include "cli/stop_signals.hpp"
+#include "cli/store_factory.hpp"
+#include "cli/tls_reload.hpp"
 #include "server/redis/feed.hpp"
 #include "server/service/notifier.hpp"
 
@@ -24,8 +30,8 @@ struct ServeOptions {
 };
 
 int run_serve(const ServeOptions& o) {
-  setup_logging(o.common);
-  raise_open_files_limit(o.notify.max_clients + k_spare_files);
+  setup_logging(o.common.log_level, o.common.log_format);
+  ensure_open_files(o.notify.max_clients + k_spare_files);
   StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);  // first: a bad --db stops it before anything listens
   server::hub::Hub hub(hub_options(o.notify));
@@ -60,7 +66,8 @@ int run_serve(const ServeOptions& o) {
                port);
 
   spdlog::info("{} received, stopping",
-               signals.wait(tls_reloader(o.common, {&notify_http, &message_http})));
+               signals.wait(tls_reloader(o.common.tls_cert, o.common.tls_key,
+                                         {&notify_http, &message_http})));
   message_http.stop();
   hub.shutdown();
   notify_http.stop();

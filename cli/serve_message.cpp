@@ -2,8 +2,13 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
+#include "cli/logging.hpp"
 #include "cli/service_options.hpp"
+#include "cli/stop_signals.hpp"
+#include "cli/store_factory.hpp"
+#include "cli/tls_reload.hpp"
 #include "server/service/notifier.hpp"
 
 namespace livechat::cli {
@@ -16,7 +21,7 @@ struct ServeMessageOptions {
 };
 
 int run_serve_message(const ServeMessageOptions& o) {
-  setup_logging(o.common);
+  setup_logging(o.common.log_level, o.common.log_format);
   auto notify = require_endpoint(o.message.notify_url, "--notify-url", o.message.notify_cacert);
   StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);
@@ -35,7 +40,8 @@ int run_serve_message(const ServeMessageOptions& o) {
   if (notifier) {
     spdlog::info("handing messages to the notification service at {}", notify.origin());
   }
-  spdlog::info("{} received, stopping", signals.wait(tls_reloader(o.common, {&http})));
+  spdlog::info("{} received, stopping",
+               signals.wait(tls_reloader(o.common.tls_cert, o.common.tls_key, {&http})));
   http.stop();
   return 0;  // the notifier delivers what is still queued as it is destroyed
 }

@@ -2,8 +2,13 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
+#include "cli/logging.hpp"
+#include "cli/open_files.hpp"
 #include "cli/service_options.hpp"
+#include "cli/stop_signals.hpp"
+#include "cli/tls_reload.hpp"
 #include "server/redis/feed.hpp"
 
 namespace livechat::cli {
@@ -16,9 +21,9 @@ struct ServeNotifyOptions {
 };
 
 int run_serve_notify(const ServeNotifyOptions& o) {
-  setup_logging(o.common);
+  setup_logging(o.common.log_level, o.common.log_format);
   warn_if_notify_open(o.common);
-  raise_open_files_limit(o.notify.max_clients + k_spare_files);
+  ensure_open_files(o.notify.max_clients + k_spare_files);
   StopSignals signals(!o.common.tls_cert.empty());
   server::hub::Hub hub(hub_options(o.notify));
   std::unique_ptr<server::redis::RedisFeed> feed;
@@ -30,7 +35,7 @@ int run_serve_notify(const ServeNotifyOptions& o) {
   server::http::HttpServer http(http_options(o.common, o.port, o.notify.body_bytes));
   service.add_routes(http);
   start_or_throw(http, "notification service");
-  const char* stop = signals.wait(tls_reloader(o.common, {&http}));
+  const char* stop = signals.wait(tls_reloader(o.common.tls_cert, o.common.tls_key, {&http}));
   spdlog::info("{} received, closing {} streams", stop, hub.subscribers());
   hub.shutdown();
   http.stop();

@@ -1,19 +1,12 @@
 #include "cli/service_options.hpp"
 
-#include <sys/resource.h>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 
+#include "cli/addresses.hpp"
 #include "cli/command.hpp"
-#include "cli/json_log.hpp"
-#include "server/store/sqlite.hpp"
-#include "server/store/sqlite_store.hpp"
+#include "cli/flag_hints.hpp"
 #include "wire/auth.hpp"
 #include "wire/tls.hpp"
 #include "www/page.hpp"
@@ -187,7 +180,7 @@ server::http::HttpServerOptions http_options(const CommonOptions& common, int po
   if (!common.tls_cert.empty()) {
     auto tls = wire::TlsContext::load(common.tls_cert, common.tls_key);
     if (!tls) {
-      throw UserError(tls.error().message);
+      throw UserError(with_flag_hint(tls.error()));
     }
     options.tls = *tls;
   }
@@ -236,87 +229,6 @@ void warn_if_notify_open(const CommonOptions& common) {
   }
 }
 
-std::unique_ptr<server::store::MessageStore> open_store(const MessageOptions& o) {
-  if (!o.redis_url.empty()) {
-    auto address = require_redis(o.redis_url);
-    server::store::RedisStoreOptions options;
-    options.max_length = o.redis_max_messages;
-    spdlog::info("messages are kept in the Redis stream at {} (about {} at most)", address.text(),
-                 o.redis_max_messages);
-    return std::make_unique<server::store::RedisStore>(address, options);
-  }
-  try {
-    auto store = std::make_unique<server::store::SqliteStore>(o.db);
-    spdlog::info("messages are kept in {} ({} stored)", o.db, store->size());
-    return store;
-  } catch (const server::store::sqlite::Error& error) {
-    throw UserError("--db " + o.db + ": " + error.what() +
-                    " (give a writable SQLite file, or :memory:)");
-  }
-}
-
-wire::RedisAddress require_redis(const std::string& url) {
-  auto address = wire::parse_redis_url(url);
-  if (!address) {
-    throw UserError("--redis: " + address.error().message);
-  }
-  return *address;
-}
-
-wire::Endpoint require_endpoint(const std::string& url, const std::string& option,
-                                const std::string& cacert) {
-  auto endpoint = wire::parse_endpoint(url);
-  if (!endpoint) {
-    throw UserError(option + ": " + endpoint.error().message);
-  }
-  if (!cacert.empty()) {
-    if (std::FILE* file = std::fopen(cacert.c_str(), "r")) {
-      std::fclose(file);
-    } else {
-      throw UserError("--cacert " + cacert + ": " + std::strerror(errno));
-    }
-    endpoint->ca_file = cacert;
-  }
-  return *endpoint;
-}
-
-void add_cacert_option(CLI::App& app, std::string& cacert) {
-  app.add_option("--cacert", cacert,
-                 "PEM file of the CA(s) to trust for https:// URLs (default: the system's)")
-      ->envname("LIVECHAT_CACERT");
-}
-
-void setup_logging(const CommonOptions& common) {
-  auto logger = spdlog::stderr_color_mt("livechat");
-  if (common.log_format == "json") {
-    logger->set_formatter(std::make_unique<JsonLogFormatter>());
-  } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  }
-  logger->set_level(spdlog::level::from_str(common.log_level));
-  spdlog::set_default_logger(logger);
-}
-
-void raise_open_files_limit(std::size_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return;
-  }
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlim_t before = limit.rlim_cur;
-    limit.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-      spdlog::info("open files limit raised from {} to {}", before, limit.rlim_max);
-    }
-  }
-  if (limit.rlim_cur < wanted) {
-    spdlog::warn(
-        "open files limit is {}, fewer than the {} this configuration may need; "
-        "raise the hard limit (ulimit -Hn) or lower --max-clients",
-        limit.rlim_cur, wanted);
-  }
-}
-
 int start_or_throw(server::http::HttpServer& server, const std::string& what) {
   auto port = server.start();
   if (!port) {
@@ -324,46 +236,6 @@ int start_or_throw(server::http::HttpServer& server, const std::string& what) {
   }
   spdlog::info("{} listening on {}", what, server.address());
   return *port;
-}
-
-StopSignals::StopSignals(bool reload) {
-  sigemptyset(&m_set);
-  sigaddset(&m_set, SIGINT);
-  sigaddset(&m_set, SIGTERM);
-  if (reload) {
-    // Only then: otherwise SIGHUP keeps its default, and a service started from a terminal
-    // still ends with it.
-    sigaddset(&m_set, SIGHUP);
-  }
-  pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
-}
-
-const char* StopSignals::wait(const std::function<void()>& on_reload) {
-  for (;;) {
-    int signal = 0;
-    sigwait(&m_set, &signal);
-    if (signal != SIGHUP) {
-      return signal == SIGINT ? "SIGINT" : "SIGTERM";
-    }
-    if (on_reload) {
-      on_reload();
-    }
-  }
-}
-
-std::function<void()> tls_reloader(const CommonOptions& common,
-                                   std::vector<server::http::HttpServer*> servers) {
-  return [cert = common.tls_cert, key = common.tls_key, servers = std::move(servers)] {
-    auto tls = wire::TlsContext::load(cert, key);
-    if (!tls) {
-      spdlog::error("SIGHUP: keeping the current certificate: {}", tls.error().message);
-      return;
-    }
-    for (auto* server : servers) {
-      server->set_tls(*tls);
-    }
-    spdlog::info("SIGHUP: new connections get the certificate now in {}", cert);
-  };
 }
 
 }  // namespace livechat::cli

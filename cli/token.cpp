@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/flag_hints.hpp"
 #include "wire/token.hpp"
 
 namespace livechat::cli {
@@ -22,7 +23,7 @@ int run_token(const TokenOptions& o) {
   }
   auto token = wire::mint_token(o.secret, o.user, *ttl);
   if (!token) {
-    throw UserError(token.error().message);
+    throw UserError(with_flag_hint(token.error()));
   }
   std::cout << *token << "\n";
   return 0;

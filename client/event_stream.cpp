@@ -45,7 +45,7 @@ StreamEnd EventStream::run(const StreamRequest& request, const Handler& on_event
   {
     std::lock_guard lock(m_mutex);
     if (m_stop) {
-      return {StreamEnd::Kind::stopped, "stopped", 0};
+      return {StreamEnd::Kind::stopped, "stopped", 0, {}};
     }
     wire::ClientTimeouts timeouts;
     timeouts.read = request.idle_timeout;
@@ -87,29 +87,29 @@ StreamEnd EventStream::run(const StreamRequest& request, const Handler& on_event
         return keep_going && !handler_stopped && !m_stop.load();
       });
   if (handler_stopped || m_stop.load()) {
-    return {StreamEnd::Kind::stopped, "stopped", status};
+    return {StreamEnd::Kind::stopped, "stopped", status, {}};
   }
   if (broken) {
-    return {StreamEnd::Kind::broken, "the stream sent a line too long to be an event", status};
+    return {StreamEnd::Kind::broken, "the stream sent a line too long to be an event", status, {}};
   }
   if (status != 0 && status != 200) {
-    return {StreamEnd::Kind::rejected, error_body, status};
+    return {StreamEnd::Kind::rejected, error_body, status, {}};
   }
   if (!result) {
     auto error = result.error();
     if (status == 0) {
-      return {StreamEnd::Kind::refused, wire::describe(error), 0};
+      return {StreamEnd::Kind::unreachable, wire::describe(error), 0, wire::transport_code(error)};
     }
     bool silent = std::chrono::steady_clock::now() - last_read >= request.idle_timeout;
     if (error == httplib::Error::Read && silent) {
-      return {StreamEnd::Kind::timed_out, "the stream went silent", status};
+      return {StreamEnd::Kind::timed_out, "the stream went silent", status, {}};
     }
     if (error == httplib::Error::Read) {
-      return {StreamEnd::Kind::closed, "the connection was cut", status};
+      return {StreamEnd::Kind::closed, "the connection was cut", status, {}};
     }
-    return {StreamEnd::Kind::closed, wire::describe(error), status};
+    return {StreamEnd::Kind::closed, wire::describe(error), status, {}};
   }
-  return {StreamEnd::Kind::closed, "the server closed the stream", status};
+  return {StreamEnd::Kind::closed, "the server closed the stream", status, {}};
 }
 
 }  // namespace livechat::client

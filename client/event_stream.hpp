@@ -29,9 +29,11 @@ struct StreamRequest {
 
 // How one connection of a stream ended.
 struct StreamEnd {
-  enum class Kind { stopped, closed, refused, rejected, timed_out, broken } kind;
+  // unreachable: the connection failed; rejected: the server answered with an HTTP error.
+  enum class Kind { stopped, closed, unreachable, rejected, timed_out, broken } kind;
   std::string detail;  // for a person: why
   int status = 0;      // the HTTP status, when the server answered one
+  std::string code;    // when unreachable: the transport error's code (wire::transport_code)
 };
 
 // One SSE connection to a notification service; the events go to a handler as they arrive.

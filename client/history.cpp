@@ -2,8 +2,6 @@
 
 #include <httplib.h>
 
-#include <algorithm>
-
 #include "wire/http_client.hpp"
 
 namespace livechat::client {
@@ -45,7 +43,7 @@ wire::Result<std::vector<wire::Message>> fetch_after(const wire::Endpoint& messa
     }
     for (auto& message : *page) {
       cursor = message.id;
-      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), message.room) != rooms.end()) {
+      if (wire::in_rooms(rooms, message.room)) {
         out.push_back(std::move(message));
       }
     }

@@ -68,12 +68,12 @@ bool Subscriber::deliver(const wire::Message& message, const std::string* json) 
 
 StreamEnd Subscriber::run(const Handlers& handlers) {
   m_handlers = &handlers;
-  Backoff backoff(m_options.backoff);
+  wire::Backoff backoff(m_options.backoff);
   std::mt19937_64 random{std::random_device{}()};
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   unsigned failures = 0;
   for (;;) {
-    handlers.on_status({SubscriberStatus::Kind::connecting, {}, {}});
+    handlers.on_status({SubscriberStatus::Kind::connecting, {}, {}, {}});
     StreamRequest request = m_options.request;
     request.last_event_id = m_last_id;
     bool opened = false;
@@ -82,7 +82,7 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
     StreamEnd end = m_stream.run(request, [&](const wire::sse::Event& event) {
       if (event.type == "connected") {
         opened = true;
-        handlers.on_status({SubscriberStatus::Kind::connected, {}, {}});
+        handlers.on_status({SubscriberStatus::Kind::connected, {}, {}, {}});
       } else if (event.type == "message") {
         if (auto message = wire::parse_message_json(event.data)) {
           delivered += deliver(*message, &event.data) ? 1 : 0;
@@ -119,10 +119,10 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
     }
     ++failures;
     auto delay = backoff.next(uniform(random));
-    handlers.on_status({SubscriberStatus::Kind::reconnecting, delay, describe(end)});
+    handlers.on_status({SubscriberStatus::Kind::reconnecting, delay, describe(end), end.code});
     std::unique_lock lock(m_mutex);
     if (m_wake.wait_for(lock, delay, [&] { return m_stopped; })) {
-      return {StreamEnd::Kind::stopped, "stopped", 0};
+      return {StreamEnd::Kind::stopped, "stopped", 0, {}};
     }
   }
 }

@@ -10,8 +10,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "client/backoff.hpp"
 #include "client/event_stream.hpp"
+#include "wire/backoff.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::client {
@@ -19,7 +19,7 @@ namespace livechat::client {
 // How a subscriber connects and reconnects.
 struct SubscriberOptions {
   StreamRequest request;  // rooms, where to start (last_event_id), idle timeout
-  BackoffPolicy backoff;
+  wire::BackoffPolicy backoff;
   std::optional<unsigned> max_retries;  // none: reconnect forever
   // A stream that lasted this long, or delivered a message, was healthy: backoff starts over.
   std::chrono::milliseconds healthy_after{5000};
@@ -30,6 +30,7 @@ struct SubscriberStatus {
   enum class Kind { connecting, connected, reconnecting } kind;
   std::chrono::milliseconds delay{0};  // before the next attempt, when reconnecting
   std::string reason;                  // why it reconnects
+  std::string code;                    // when unreachable: the transport error's code
 };
 
 // Follows a notification service's stream for good: reconnects with backoff, resumes with

@@ -29,6 +29,21 @@ std::string running_hint(std::string_view why, std::string_view command) {
   return ": is livechat " + std::string(command) + " running?";
 }
 
+std::string transport_code(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::SSLServerVerification:
+      return "untrusted_cert";
+    case httplib::Error::SSLLoadingCerts:
+      return "bad_cacert";
+    default:
+      return "unreachable";
+  }
+}
+
+bool is_transport_code(std::string_view code) {
+  return code == "unreachable" || code == "untrusted_cert" || code == "bad_cacert";
+}
+
 std::string describe(httplib::Error error) {
   switch (error) {
     case httplib::Error::Connection:
@@ -42,9 +57,9 @@ std::string describe(httplib::Error error) {
     case httplib::Error::SSLConnection:
       return "TLS handshake failed (does the server speak HTTPS?)";
     case httplib::Error::SSLServerVerification:
-      return "the server's certificate is not trusted (give its CA with --cacert)";
+      return "the server's certificate is not trusted";
     case httplib::Error::SSLLoadingCerts:
-      return "cannot load the CA certificates (--cacert)";
+      return "cannot load the CA certificates";
     case httplib::Error::Canceled:
       return "canceled";
     default:

@@ -25,6 +25,13 @@ struct ClientTimeouts {
 std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
                                              const ClientTimeouts& timeouts = {});
 
+// Returns the stable code of a transport error: "untrusted_cert" (the server's certificate is not
+// trusted), "bad_cacert" (the CA file does not load) or "unreachable" (everything else).
+std::string transport_code(httplib::Error error);
+
+// Tells whether an error code is one that transport_code() returns: the request got no answer.
+bool is_transport_code(std::string_view code);
+
 // Describes a transport error for a person ("connection refused", "timed out", ...).
 std::string describe(httplib::Error error);
 

@@ -86,7 +86,7 @@ Result<Message, ApiError> message_from_json(const json& object) {
   message.user = user->empty() ? std::string(k_default_user) : std::move(*user);
   message.room = room->empty() ? std::string(k_default_room) : std::move(*room);
   if (!is_valid_room(message.room)) {
-    return bad(ApiErrorKind::bad_room, "\"room\" must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    return bad(ApiErrorKind::bad_room, "\"room\" must be " + std::string(k_room_rule));
   }
   message.timestamp = std::move(*timestamp);
   return message;
@@ -149,7 +149,7 @@ Result<Draft, ApiError> parse_draft(std::string_view body, const Limits& limits)
   const bool room_given = object.contains("room") && !object["room"].is_null();
   draft.room = room_given ? std::move(*room) : std::string(k_default_room);
   if (!is_valid_room(draft.room)) {
-    return bad(ApiErrorKind::bad_room, "\"room\" must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    return bad(ApiErrorKind::bad_room, "\"room\" must be " + std::string(k_room_rule));
   }
   return draft;
 }
@@ -224,6 +224,10 @@ bool is_valid_room(std::string_view room) {
   });
 }
 
+bool in_rooms(const std::vector<std::string>& rooms, std::string_view room) {
+  return rooms.empty() || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
+}
+
 Result<std::vector<std::string>, ApiError> parse_room_list(std::string_view list) {
   std::vector<std::string> rooms;
   while (!list.empty()) {
@@ -231,7 +235,7 @@ Result<std::vector<std::string>, ApiError> parse_room_list(std::string_view list
     auto room = list.substr(0, comma);
     if (!is_valid_room(room)) {
       return bad(ApiErrorKind::bad_room,
-                 "room names are 1-64 characters of A-Z a-z 0-9 _ . -, separated by commas");
+                 "room names are " + std::string(k_room_rule) + ", separated by commas");
     }
     if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) {
       rooms.emplace_back(room);

@@ -69,8 +69,14 @@ Result<Message, ApiError> parse_message_json(std::string_view text);
 // Parses a GET /messages answer, as `listen` reads history: a JSON array of stored messages.
 Result<std::vector<Message>, ApiError> parse_stored_messages(std::string_view text);
 
+// Says what a room name may be, as the errors about one put it.
+inline constexpr std::string_view k_room_rule = "1-64 characters of A-Z a-z 0-9 _ . -";
+
 // Tells whether a room name is 1-64 characters of [A-Za-z0-9_.-].
 bool is_valid_room(std::string_view room);
+
+// Tells whether a stream or reader that follows `rooms` (empty: every room) wants `room`.
+bool in_rooms(const std::vector<std::string>& rooms, std::string_view room);
 
 // Parses a comma-separated room list ("general,ops"); empty means every room.
 Result<std::vector<std::string>, ApiError> parse_room_list(std::string_view list);

@@ -31,20 +31,19 @@ Result<std::shared_ptr<TlsContext>> TlsContext::load(const std::string& cert_fil
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-    return Error{"bad_tls_cert", "--tls-cert " + cert_file +
-                                     ": cannot load a PEM certificate chain (" + last_tls_error() +
-                                     ")"};
+    return Error{"bad_tls_cert", "cannot load a PEM certificate chain from " + cert_file + " (" +
+                                     last_tls_error() + ")"};
   }
   // Loading the key checks it against the certificate loaded before it.
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     unsigned long code = ERR_peek_error();
     if (ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
       ERR_clear_error();
-      return Error{"bad_tls_key",
-                   "--tls-key " + key_file + ": does not match the certificate in " + cert_file};
+      return Error{"bad_tls_key", "the private key in " + key_file +
+                                      " does not match the certificate in " + cert_file};
     }
-    return Error{"bad_tls_key", "--tls-key " + key_file + ": cannot load a PEM private key (" +
-                                    last_tls_error() + ")"};
+    return Error{"bad_tls_key",
+                 "cannot load a PEM private key from " + key_file + " (" + last_tls_error() + ")"};
   }
   return context;
 }

@@ -119,7 +119,7 @@ Result<std::string> mint_token(std::string_view secret, std::string_view user,
                                std::chrono::seconds ttl,
                                std::chrono::system_clock::time_point now) {
   if (secret.empty()) {
-    return Error{"no_secret", "a token needs the auth secret (--secret or LIVECHAT_AUTH_SECRET)"};
+    return Error{"no_secret", "a token needs the auth secret"};
   }
   // libjwt takes the user as a C string, so a NUL byte would cut the name short.
   if (user.empty() || user.size() > Limits{}.max_user_bytes || !is_valid_utf8(user) ||

@@ -5,10 +5,13 @@
 
 namespace livechat::wire {
 
-std::string Endpoint::origin() const {
-  bool ipv6 = host.find(':') != std::string::npos;
-  return scheme + "://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+std::string host_port(std::string_view host, int port) {
+  bool ipv6 = host.find(':') != std::string_view::npos;
+  std::string out = ipv6 ? "[" + std::string(host) + "]" : std::string(host);
+  return out + ":" + std::to_string(port);
 }
+
+std::string Endpoint::origin() const { return scheme + "://" + host_port(host, port); }
 
 std::string Endpoint::url(std::string_view path) const {
   return origin() + base_path + std::string(path);
@@ -110,9 +113,7 @@ std::string url_encode(std::string_view text) {
 namespace livechat::wire {
 
 std::string RedisAddress::text() const {
-  bool ipv6 = host.find(':') != std::string::npos;
-  return "redis://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
-         std::to_string(db);
+  return "redis://" + host_port(host, port) + "/" + std::to_string(db);
 }
 
 Result<RedisAddress> parse_redis_url(std::string_view url) {

@@ -7,6 +7,10 @@
 
 namespace livechat::wire {
 
+// Returns "host:port", with an IPv6 host in brackets ("[::1]:8080"), as URLs and Host headers
+// write it.
+std::string host_port(std::string_view host, int port);
+
 // Where a service lives: scheme, host and port, plus a path prefix (without a trailing slash).
 struct Endpoint {
   std::string scheme;  // "http" or "https"

@@ -38,7 +38,7 @@ bool is_local(const std::string& host) {
 
 // What one event loop measures; only its own thread writes the histogram.
 struct alignas(64) LoopTally {
-  Histogram latency;
+  LatencyRecorder latency;
   std::string last_id;  // every listener gets the same message in turn: parse its id once
   std::optional<std::int64_t> last_accepted;
   std::atomic<std::uint64_t> received{0};
@@ -112,8 +112,8 @@ class BenchListener : public StreamHandler {
   std::int64_t last_delivery_ns() const {
     return std::max(m_loops[0]->last_delivery_ns.load(), m_loops[1]->last_delivery_ns.load());
   }
-  Histogram latency() const {
-    Histogram all = m_loops[0]->latency;
+  LatencyRecorder latency() const {
+    LatencyRecorder all = m_loops[0]->latency;
     all.merge(m_loops[1]->latency);
     return all;
   }
@@ -201,8 +201,8 @@ class BenchPublishers {
   std::vector<bool> published_set() const {
     return std::vector<bool>(m_published.begin(), m_published.end());
   }
-  Histogram rtt() const {
-    Histogram all;
+  LatencyRecorder rtt() const {
+    LatencyRecorder all;
     for (const auto& h : m_rtt) {
       all.merge(h);
     }
@@ -259,7 +259,7 @@ class BenchPublishers {
         m_first_error = error->message;
       }
       // Nothing got through and the service is not there: later messages would not either.
-      if (error->code == "unreachable" && m_ok.load() == 0) {
+      if (wire::is_transport_code(error->code) && m_ok.load() == 0) {
         m_unreachable = true;
       }
     }
@@ -268,7 +268,7 @@ class BenchPublishers {
   const BenchConfig& m_config;
   const std::atomic<bool>& m_stop;
   std::vector<std::uint8_t> m_published;  // one byte per message: publishers write distinct ones
-  std::vector<Histogram> m_rtt;
+  std::vector<LatencyRecorder> m_rtt;
   std::vector<std::thread> m_threads;
   std::atomic<std::size_t> m_next{0};
   std::atomic<std::size_t> m_ok{0};

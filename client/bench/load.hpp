@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client/bench/histogram.hpp"
+#include "client/bench/latency_recorder.hpp"
 #include "wire/result.hpp"
 #include "wire/url.hpp"
 
@@ -78,10 +78,10 @@ struct BenchReport {
   std::string publish_error;  // the first failure, for a person
   double publish_seconds = 0;
   double publish_rate = 0;
-  Histogram publish_rtt;
+  LatencyRecorder publish_rtt;
   DeliveryTotals deliveries;
   double deliveries_per_second = 0;
-  Histogram latency;
+  LatencyRecorder latency;
   std::size_t reconnects = 0;
   std::size_t closed = 0;
   std::size_t resets = 0;  // `reset` events: a resumed stream could not be given what it missed

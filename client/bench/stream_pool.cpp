@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,7 +20,9 @@
 #include <cstring>
 #include <deque>
 
+#include "wire/open_files.hpp"
 #include "wire/tls.hpp"
+#include "wire/url.hpp"
 
 namespace livechat::client::bench {
 namespace {
@@ -82,7 +83,9 @@ wire::Result<Address> resolve(const wire::Endpoint& endpoint, std::chrono::milli
   return addresses.front();
 }
 
-struct Connection {
+// One stream of the pool: its socket (and TLS session), where its request stands, and what its
+// response has decoded so far.
+struct PooledStream {
   enum class Phase { idle, connecting, handshaking, sending, reading, waiting, done };
   Phase phase = Phase::idle;
   int fd = -1;
@@ -104,7 +107,7 @@ struct Timer {
 constexpr std::uint64_t k_wake_key = ~std::uint64_t{0};
 
 // Closes a connection's TLS session and socket (which also leaves the epoll set).
-void close_connection(Connection& c) {
+void close_connection(PooledStream& c) {
   if (c.ssl != nullptr) {
     SSL_free(c.ssl);
     c.ssl = nullptr;
@@ -218,7 +221,7 @@ class StreamPool::Loop {
       Timer timer = m_reconnect_timers.front();
       m_reconnect_timers.pop_front();
       auto& c = m_connections[timer.local];
-      if (c.phase == Connection::Phase::waiting && c.generation == timer.generation) {
+      if (c.phase == PooledStream::Phase::waiting && c.generation == timer.generation) {
         begin(timer.local, now);
       }
     }
@@ -234,10 +237,10 @@ class StreamPool::Loop {
       Timer timer = m_connect_timers.front();
       m_connect_timers.pop_front();
       auto& c = m_connections[timer.local];
-      bool opening = c.phase == Connection::Phase::connecting ||
-                     c.phase == Connection::Phase::handshaking ||
-                     c.phase == Connection::Phase::sending ||
-                     (c.phase == Connection::Phase::reading && !c.announced);
+      bool opening = c.phase == PooledStream::Phase::connecting ||
+                     c.phase == PooledStream::Phase::handshaking ||
+                     c.phase == PooledStream::Phase::sending ||
+                     (c.phase == PooledStream::Phase::reading && !c.announced);
       if (opening && c.generation == timer.generation) {
         fail(timer.local, 0, "no connected event within the connect timeout");
       }
@@ -247,10 +250,8 @@ class StreamPool::Loop {
   std::string request(std::size_t local) const {
     const auto& c = m_connections[local];
     const auto& e = m_config.endpoints[global(local) % m_config.endpoints.size()];
-    bool ipv6 = e.host.find(':') != std::string::npos;
     std::string out = "GET " + m_config.target +
-                      " HTTP/1.1\r\nHost: " + (ipv6 ? "[" + e.host + "]" : e.host) + ":" +
-                      std::to_string(e.port) +
+                      " HTTP/1.1\r\nHost: " + wire::host_port(e.host, e.port) +
                       "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n";
     const auto& last_id = c.decoder.parser().last_event_id();
     if (!last_id.empty()) {
@@ -299,9 +300,9 @@ class StreamPool::Loop {
       }
     }
     if (rc != 0) {
-      c.phase = Connection::Phase::connecting;
+      c.phase = PooledStream::Phase::connecting;
     } else {
-      c.phase = c.ssl != nullptr ? Connection::Phase::handshaking : Connection::Phase::sending;
+      c.phase = c.ssl != nullptr ? PooledStream::Phase::handshaking : PooledStream::Phase::sending;
     }
     epoll_event event{};
     event.events = EPOLLOUT;
@@ -321,7 +322,7 @@ class StreamPool::Loop {
     auto& c = m_connections[local];
     int rc = SSL_connect(c.ssl);
     if (rc == 1) {
-      c.phase = Connection::Phase::sending;
+      c.phase = PooledStream::Phase::sending;
       want(local, EPOLLOUT);
       send_request(local);
       return;
@@ -342,7 +343,7 @@ class StreamPool::Loop {
 
   void handle(std::size_t local, std::uint32_t events) {
     auto& c = m_connections[local];
-    if (c.phase == Connection::Phase::connecting) {
+    if (c.phase == PooledStream::Phase::connecting) {
       int error = 0;
       socklen_t length = sizeof error;
       ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &length);
@@ -350,13 +351,13 @@ class StreamPool::Loop {
         fail(local, 0, std::string("cannot connect: ") + std::strerror(error));
         return;
       }
-      c.phase = c.ssl != nullptr ? Connection::Phase::handshaking : Connection::Phase::sending;
+      c.phase = c.ssl != nullptr ? PooledStream::Phase::handshaking : PooledStream::Phase::sending;
     }
-    if (c.phase == Connection::Phase::handshaking) {
+    if (c.phase == PooledStream::Phase::handshaking) {
       handshake(local);
-    } else if (c.phase == Connection::Phase::sending) {
+    } else if (c.phase == PooledStream::Phase::sending) {
       send_request(local);
-    } else if (c.phase == Connection::Phase::reading &&
+    } else if (c.phase == PooledStream::Phase::reading &&
                (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
       receive(local);
     }
@@ -388,7 +389,7 @@ class StreamPool::Loop {
     if (c.sent == c.out.size()) {
       c.out.clear();
       c.out.shrink_to_fit();
-      c.phase = Connection::Phase::reading;
+      c.phase = PooledStream::Phase::reading;
       epoll_event event{};
       event.events = EPOLLIN | EPOLLRDHUP;
       event.data.u64 = local;
@@ -397,7 +398,7 @@ class StreamPool::Loop {
   }
 
   // Reads what the connection has: bytes (> 0), its end (0), nothing yet (-2), or an error (-1).
-  ssize_t read_bytes(Connection& c) {
+  ssize_t read_bytes(PooledStream& c) {
     if (c.ssl == nullptr) {
       ssize_t n = ::recv(c.fd, m_buffer.data(), m_buffer.size(), 0);
       return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : n;
@@ -474,7 +475,7 @@ class StreamPool::Loop {
       }
       return false;
     }
-    return c.phase == Connection::Phase::reading;
+    return c.phase == PooledStream::Phase::reading;
   }
 
   void announce(std::size_t local) {
@@ -495,10 +496,10 @@ class StreamPool::Loop {
     auto& c = m_connections[local];
     close_connection(c);
     if (m_config.reconnect && c.ever_connected) {
-      c.phase = Connection::Phase::waiting;
+      c.phase = PooledStream::Phase::waiting;
       m_reconnect_timers.push_back({Clock::now() + m_config.reconnect_delay, local, c.generation});
     } else {
-      c.phase = Connection::Phase::done;
+      c.phase = PooledStream::Phase::done;
     }
   }
 
@@ -530,7 +531,7 @@ class StreamPool::Loop {
   std::size_t m_max_connecting;
   std::vector<Address> m_addresses;             // one per endpoint
   std::vector<std::shared_ptr<SSL_CTX>> m_tls;  // one per endpoint; null: plain HTTP
-  std::vector<Connection> m_connections;
+  std::vector<PooledStream> m_connections;
   std::vector<char> m_buffer;
   std::deque<std::size_t> m_queue;
   std::deque<Timer> m_connect_timers;
@@ -546,7 +547,7 @@ StreamPool::StreamPool(StreamPoolConfig config, StreamHandler& handler)
 StreamPool::~StreamPool() { stop(); }
 
 std::optional<wire::Error> StreamPool::start() {
-  raise_open_files_limit();
+  wire::raise_open_files_limit();
   if (m_config.endpoints.empty()) {
     return wire::Error{"no_endpoint", "no notification service to stream from"};
   }
@@ -594,21 +595,6 @@ void StreamPool::stop() {
   }
   m_threads.clear();
   m_loops.clear();
-}
-
-std::size_t raise_open_files_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return 1024;
-  }
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-      limit = raised;
-    }
-  }
-  return static_cast<std::size_t>(limit.rlim_cur);
 }
 
 }  // namespace livechat::client::bench

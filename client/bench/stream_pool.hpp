@@ -112,7 +112,4 @@ class StreamPool {
   std::vector<std::thread> m_threads;
 };
 
-// Raises the soft open-files limit to the hard one; returns the limit now in force.
-std::size_t raise_open_files_limit();
-
 }  // namespace livechat::client::bench

@@ -22,6 +22,7 @@
 #include "server/http/httplib_backend.hpp"
 #include "wire/auth.hpp"
 #include "wire/tls.hpp"
+#include "wire/url.hpp"
 
 // The connection side of HttpServer: the accept loop, a thread per connection, TLS accept, the
 // requests of one connection in turn, and stopping.
@@ -154,9 +155,7 @@ void HttpServer::warm_up() {
 }
 
 std::string HttpServer::address() const {
-  bool ipv6 = m_options.host.find(':') != std::string::npos;
-  return (m_tls_on ? "https://" : "http://") +
-         (ipv6 ? "[" + m_options.host + "]" : m_options.host) + ":" + std::to_string(m_port);
+  return (m_tls_on ? "https://" : "http://") + wire::host_port(m_options.host, m_port);
 }
 
 wire::Result<int> HttpServer::start() {

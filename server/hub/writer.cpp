@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "wire/message.hpp"
 #include "wire/sse.hpp"
 
 namespace livechat::server::hub::detail {
@@ -33,9 +34,7 @@ void hang_up(Subscriber& sub) {
   shutdown(sub.fd, SHUT_RDWR);
 }
 
-bool Subscriber::wants(const std::string& room) const {
-  return rooms.empty() || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
-}
+bool Subscriber::wants(const std::string& room) const { return wire::in_rooms(rooms, room); }
 
 bool send_or_keep(Subscriber& sub, const iovec* iov, const Owner* owners, std::size_t count,
                   std::size_t total) {

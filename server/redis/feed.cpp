@@ -102,7 +102,7 @@ wire::Result<bool> RedisFeed::read_more() {
 }
 
 void RedisFeed::run(bool joined) {
-  auto backoff = m_options.first_backoff;
+  wire::Backoff backoff(m_options.backoff);
   for (;;) {
     auto step = joined ? read_more() : join_stream();
     std::unique_lock lock(m_mutex);
@@ -116,7 +116,7 @@ void RedisFeed::run(bool joined) {
       }
       m_health.reachable = true;
       m_health.error.clear();
-      backoff = m_options.first_backoff;
+      backoff.reset();
       continue;
     }
     if (m_health.reachable || m_health.error.empty()) {
@@ -125,8 +125,7 @@ void RedisFeed::run(bool joined) {
     }
     m_health.reachable = false;
     m_health.error = step.error().message;
-    m_wake.wait_for(lock, backoff, [&] { return m_stopping; });
-    backoff = std::min(backoff * 2, m_options.max_backoff);
+    m_wake.wait_for(lock, backoff.next_ceiling(), [&] { return m_stopping; });
   }
 }
 

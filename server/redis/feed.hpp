@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "server/redis/connection.hpp"
+#include "wire/backoff.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::server::hub {
@@ -49,8 +50,8 @@ struct RedisFeedOptions {
   std::size_t batch = 1000;
   // Bounds connecting and each command beyond the block time.
   std::chrono::milliseconds timeout{2000};
-  std::chrono::milliseconds first_backoff{100};
-  std::chrono::milliseconds max_backoff{2000};
+  // Between attempts while Redis is unreachable, doubling, no jitter.
+  wire::BackoffPolicy backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(2000)};
 };
 
 // Follows the deployment's Redis Stream from where it stood when the node started (XREAD

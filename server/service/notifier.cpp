@@ -73,7 +73,7 @@ HttpNotifier::Outcome HttpNotifier::post(const std::string& body, std::string& f
 }
 
 void HttpNotifier::run() {
-  auto backoff = m_options.first_backoff;
+  wire::Backoff backoff(m_options.backoff);
   std::size_t cap = m_options.max_batch;  // halved while the other side refuses a batch
   std::optional<std::chrono::steady_clock::time_point> give_up_at;
   std::unique_lock lock(m_mutex);
@@ -118,7 +118,7 @@ void HttpNotifier::run() {
                      m_endpoint.origin(), m_queue.size() + count);
       }
       m_reachable = true;
-      backoff = m_options.first_backoff;
+      backoff.reset();
       cap = m_options.max_batch;
       continue;
     }
@@ -134,8 +134,7 @@ void HttpNotifier::run() {
                     m_queue.size(), m_endpoint.origin());
       return;
     }
-    m_wake.wait_for(lock, backoff, [&] { return m_stopping && !give_up_at; });
-    backoff = std::min(backoff * 2, m_options.max_backoff);
+    m_wake.wait_for(lock, backoff.next_ceiling(), [&] { return m_stopping && !give_up_at; });
   }
 }
 

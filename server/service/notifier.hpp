@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "wire/backoff.hpp"
 #include "wire/message.hpp"
 #include "wire/url.hpp"
 
@@ -63,8 +64,8 @@ struct HttpNotifierOptions {
   std::size_t max_batch = 256;
   // ...and this much content, well under what a notification service takes in one body.
   std::size_t max_batch_bytes = 512 * 1024;
-  std::chrono::milliseconds first_backoff{100};
-  std::chrono::milliseconds max_backoff{5000};
+  // Between attempts while the notification service is unreachable, doubling, no jitter.
+  wire::BackoffPolicy backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
   // How long stopping waits for what is still queued to go out.
   std::chrono::milliseconds drain_timeout{2000};
   // Sent as "Authorization: Bearer <token>" when set (the notification service's --notify-token).

@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "client/backoff.hpp"
+#include "wire/backoff.hpp"
 
-using namespace livechat::client;
+using namespace livechat::wire;
 using std::chrono::milliseconds;
 
-TEST_CASE("client::Backoff") {
+TEST_CASE("wire::Backoff") {
   SECTION("the ceiling doubles from 0.5 s up to 30 s") {
     Backoff backoff;
     std::vector<long> ceilings;
@@ -52,6 +52,17 @@ TEST_CASE("client::Backoff") {
     backoff.reset();
     CHECK(backoff.attempts() == 0);
     CHECK(backoff.next(0.5) == milliseconds(250));
+  }
+
+  SECTION("without jitter: the ceiling itself, as a server retrying its one peer waits") {
+    Backoff backoff({milliseconds(100), milliseconds(2000)});
+    std::vector<long> delays;
+    for (int i = 0; i < 7; ++i) {
+      delays.push_back(static_cast<long>(backoff.next_ceiling().count()));
+    }
+    CHECK(delays == std::vector<long>{100, 200, 400, 800, 1600, 2000, 2000});
+    backoff.reset();
+    CHECK(backoff.next_ceiling() == milliseconds(100));
   }
 
   SECTION("policy bounds and random values out of range are clamped") {

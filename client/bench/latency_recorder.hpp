@@ -9,7 +9,7 @@ namespace livechat::client::bench {
 // Counts durations in microseconds in log-linear buckets (HdrHistogram's layout): values below
 // 256 are exact, larger ones fall in buckets 1/128 of their magnitude wide, so any figure it
 // reports is within 0.4% of a recorded value. Memory is fixed, whatever the number of samples.
-class Histogram {
+class LatencyRecorder {
  public:
   // The largest value told apart from larger ones: about 19 hours in microseconds.
   static constexpr int k_value_bits = 36;
@@ -19,7 +19,7 @@ class Histogram {
   void record(std::uint64_t value);
 
   // Adds every value recorded in another histogram.
-  void merge(const Histogram& other);
+  void merge(const LatencyRecorder& other);
 
   // Returns how many values were recorded.
   std::uint64_t count() const { return m_count; }

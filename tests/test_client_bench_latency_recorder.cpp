@@ -1,9 +1,9 @@
-#include "client/bench/histogram.hpp"
+#include "client/bench/latency_recorder.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 
-using livechat::client::bench::Histogram;
+using livechat::client::bench::LatencyRecorder;
 
 namespace {
 
@@ -15,8 +15,8 @@ bool near(std::uint64_t reported, std::uint64_t truth) {
 
 }  // namespace
 
-TEST_CASE("histogram::Histogram") {
-  Histogram h;
+TEST_CASE("bench::LatencyRecorder") {
+  LatencyRecorder h;
 
   SECTION("an empty histogram reports zeros") {
     CHECK(h.count() == 0);
@@ -81,13 +81,13 @@ TEST_CASE("histogram::Histogram") {
     CHECK(near(h.percentile(50), hour / 2));
     CHECK(near(h.percentile(99), hour));
     CHECK(h.max() == hour);
-    h.record(Histogram::k_highest * 4);
-    CHECK(h.max() == Histogram::k_highest * 4);
-    CHECK(h.percentile(100) == Histogram::k_highest * 4);
+    h.record(LatencyRecorder::k_highest * 4);
+    CHECK(h.max() == LatencyRecorder::k_highest * 4);
+    CHECK(h.percentile(100) == LatencyRecorder::k_highest * 4);
   }
 
   SECTION("merging adds counts, bounds and sums") {
-    Histogram other;
+    LatencyRecorder other;
     for (std::uint64_t v = 1; v <= 50'000; ++v) {
       h.record(v);
     }
@@ -104,7 +104,7 @@ TEST_CASE("histogram::Histogram") {
   }
 
   SECTION("merging into or from an empty histogram keeps the figures") {
-    Histogram empty;
+    LatencyRecorder empty;
     h.record(7);
     h.record(9);
     h.merge(empty);

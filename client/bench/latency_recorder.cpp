@@ -1,4 +1,4 @@
-#include "client/bench/histogram.hpp"
+#include "client/bench/latency_recorder.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -6,7 +6,7 @@
 
 namespace livechat::client::bench {
 
-std::size_t Histogram::index_of(std::uint64_t value) {
+std::size_t LatencyRecorder::index_of(std::uint64_t value) {
   value = std::min(value, k_highest);
   if (value < 2 * k_half) {
     return static_cast<std::size_t>(value);
@@ -16,7 +16,7 @@ std::size_t Histogram::index_of(std::uint64_t value) {
   return shift * k_half + static_cast<std::size_t>(value >> shift);
 }
 
-std::uint64_t Histogram::middle_of(std::size_t index) {
+std::uint64_t LatencyRecorder::middle_of(std::size_t index) {
   if (index < 2 * k_half) {
     return index;
   }
@@ -25,7 +25,7 @@ std::uint64_t Histogram::middle_of(std::size_t index) {
   return low + ((std::uint64_t{1} << shift) >> 1);
 }
 
-void Histogram::record(std::uint64_t value) {
+void LatencyRecorder::record(std::uint64_t value) {
   ++m_counts[index_of(value)];
   m_min = m_count == 0 ? value : std::min(m_min, value);
   m_max = std::max(m_max, value);
@@ -33,7 +33,7 @@ void Histogram::record(std::uint64_t value) {
   ++m_count;
 }
 
-void Histogram::merge(const Histogram& other) {
+void LatencyRecorder::merge(const LatencyRecorder& other) {
   if (other.m_count == 0) {
     return;
   }
@@ -46,7 +46,7 @@ void Histogram::merge(const Histogram& other) {
   m_count += other.m_count;
 }
 
-std::uint64_t Histogram::percentile(double percent) const {
+std::uint64_t LatencyRecorder::percentile(double percent) const {
   if (m_count == 0) {
     return 0;
   }
@@ -65,7 +65,7 @@ std::uint64_t Histogram::percentile(double percent) const {
   return m_max;
 }
 
-double Histogram::mean() const {
+double LatencyRecorder::mean() const {
   return m_count == 0 ? 0.0 : static_cast<double>(m_sum / static_cast<long double>(m_count));
 }
 

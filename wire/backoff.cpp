@@ -1,8 +1,8 @@
-#include "client/backoff.hpp"
+#include "wire/backoff.hpp"
 
 #include <algorithm>
 
-namespace livechat::client {
+namespace livechat::wire {
 
 std::chrono::milliseconds Backoff::next(double random) {
   using std::chrono::milliseconds;
@@ -22,4 +22,4 @@ std::chrono::milliseconds Backoff::next(double random) {
   return delay;
 }
 
-}  // namespace livechat::client
+}  // namespace livechat::wire
