@@ -135,7 +135,7 @@ int run_listen(const ListenOptions& o) {
       return;
     }
     for (const auto& message : *missed) {
-      subscriber.deliver(message);
+      subscriber.deduplicate(message);
     }
   };
   handlers.on_status = [&](const client::SubscriberStatus& status) {

@@ -43,7 +43,7 @@ int run_serve_message(const ServeMessageOptions& o) {
   spdlog::info("{} received, stopping",
                signals.wait(tls_reloader(o.common.tls_cert, o.common.tls_key, {&http})));
   http.stop();
-  return 0;  // the notifier delivers what is still queued as it is destroyed
+  return 0;  // the service's outbox forwards what is still queued as it is destroyed
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ void Subscriber::stop() {
 }
 
 bool Subscriber::is_new(const std::string& id) const {
-  // Only what was delivered counts, never "older than the last": one odd id (far in the future,
+  // Only what was handed on counts, never "older than the last": one odd id (far in the future,
   // or not a timestamp at all) must not hide the real messages that follow it.
   return m_recent.count(id) == 0;
 }
@@ -55,7 +55,7 @@ void Subscriber::remember(const std::string& id) {
   }
 }
 
-bool Subscriber::deliver(const wire::Message& message, const std::string* json) {
+bool Subscriber::deduplicate(const wire::Message& message, const std::string* json) {
   if (!m_keep_going || !is_new(message.id)) {
     return false;
   }
@@ -77,7 +77,7 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
     StreamRequest request = m_options.request;
     request.last_event_id = m_last_id;
     bool opened = false;
-    std::size_t delivered = 0;
+    std::size_t handed_on = 0;
     auto started = std::chrono::steady_clock::now();
     StreamEnd end = m_stream.run(request, [&](const wire::sse::Event& event) {
       if (event.type == "connected") {
@@ -85,7 +85,7 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
         handlers.on_status({SubscriberStatus::Kind::connected, {}, {}, {}});
       } else if (event.type == "message") {
         if (auto message = wire::parse_message_json(event.data)) {
-          delivered += deliver(*message, &event.data) ? 1 : 0;
+          handed_on += deduplicate(*message, &event.data) ? 1 : 0;
         }
       } else if (event.type == "reset") {
         // {"reason":"...","last_id":"..."}: the service cannot replay what came after last_id.
@@ -108,7 +108,7 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
     if (end.kind == StreamEnd::Kind::stopped || !m_keep_going || is_final(end)) {
       return end;
     }
-    bool healthy = opened && (delivered > 0 || std::chrono::steady_clock::now() - started >=
+    bool healthy = opened && (handed_on > 0 || std::chrono::steady_clock::now() - started >=
                                                    m_options.healthy_after);
     if (healthy) {
       backoff.reset();

@@ -21,7 +21,7 @@ struct SubscriberOptions {
   StreamRequest request;  // rooms, where to start (last_event_id), idle timeout
   wire::BackoffPolicy backoff;
   std::optional<unsigned> max_retries;  // none: reconnect forever
-  // A stream that lasted this long, or delivered a message, was healthy: backoff starts over.
+  // A stream that lasted this long, or handed on a message, was healthy: backoff starts over.
   std::chrono::milliseconds healthy_after{5000};
 };
 
@@ -34,15 +34,15 @@ struct SubscriberStatus {
 };
 
 // Follows a notification service's stream for good: reconnects with backoff, resumes with
-// Last-Event-ID of the last message it delivered, and lets each message through once (it
-// de-duplicates by the ids of the last 10,000 it delivered).
+// Last-Event-ID of the last message it handed on, and lets each message through once (it
+// de-duplicates by the ids of the last 10,000 it handed on).
 class Subscriber {
  public:
   struct Handlers {
     // Takes one message and the JSON it came as; returns false to stop.
     std::function<bool(const wire::Message&, const std::string& json)> on_message;
     // Called on `event: reset`: the service lost track after `last_id`; fill the gap (e.g.
-    // from history) through deliver().
+    // from history) through deduplicate().
     std::function<void(const std::string& last_id, const std::string& reason)> on_reset;
     std::function<void(const SubscriberStatus&)> on_status;
   };
@@ -58,9 +58,9 @@ class Subscriber {
 
   // Passes a message through the exactly-once filter (also one obtained elsewhere, such as
   // from history, whose JSON is then made from it); returns whether it was new.
-  bool deliver(const wire::Message& message, const std::string* json = nullptr);
+  bool deduplicate(const wire::Message& message, const std::string* json = nullptr);
 
-  // Returns the id of the last message delivered (sent as Last-Event-ID on reconnect).
+  // Returns the id of the last message handed on (sent as Last-Event-ID on reconnect).
   const std::string& last_id() const { return m_last_id; }
 
  private:

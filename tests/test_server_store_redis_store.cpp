@@ -3,6 +3,7 @@
 #include <set>
 #include <thread>
 
+#include "server/service/outbox.hpp"
 #include "server/store/redis_store.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -15,6 +16,22 @@ namespace {
 
 wire::RedisAddress address(const RedisServer& redis) { return *wire::parse_redis_url(redis.url()); }
 
+// Stores one draft; returns it as stored, or nothing.
+std::optional<wire::Message> write_one(server::store::MessageStore& store, wire::Draft draft) {
+  std::vector<wire::Draft> drafts{std::move(draft)};
+  auto stored = store.write(drafts);
+  if (!stored || stored->size() != 1) {
+    return std::nullopt;
+  }
+  return stored->front();
+}
+
+// Does the store's upkeep (a PING, or a probe write), as its outbox does when idle.
+void upkeep(server::store::MessageStore& store) {
+  std::vector<wire::Draft> none;
+  store.write(none);
+}
+
 }  // namespace
 
 TEST_CASE("server::store::RedisStore", "[redis]") {
@@ -23,14 +40,17 @@ TEST_CASE("server::store::RedisStore", "[redis]") {
   SECTION("two stores (two message nodes) stamp one strictly increasing order") {
     server::store::RedisStore a(address(redis));
     server::store::RedisStore b(address(redis));
+    // Each node's posts go through its own outbox (no notifier: nodes read the stream).
+    server::service::Outbox outbox_a(a, nullptr);
+    server::service::Outbox outbox_b(b, nullptr);
     std::mutex mutex;
     std::set<std::string> answered;
     std::vector<std::thread> posters;
     for (int t = 0; t < 8; ++t) {
       posters.emplace_back([&, t] {
-        auto& store = t % 2 == 0 ? a : b;
+        auto& outbox = t % 2 == 0 ? outbox_a : outbox_b;
         for (int i = 0; i < 50; ++i) {
-          auto stored = store.wait_stored(store.enqueue(numbered_draft(t * 50 + i)));
+          auto stored = outbox.submit(numbered_draft(t * 50 + i));
           REQUIRE(stored);
           std::lock_guard lock(mutex);
           answered.insert(stored->id);
@@ -54,8 +74,7 @@ TEST_CASE("server::store::RedisStore", "[redis]") {
     server::store::RedisStore store(address(redis));
     std::vector<std::string> id;
     for (int i = 0; i < 10; ++i) {
-      id.push_back(
-          store.wait_stored(store.enqueue(numbered_draft(i, i % 2 == 0 ? "even" : "odd")))->id);
+      id.push_back(write_one(store, numbered_draft(i, i % 2 == 0 ? "even" : "odd"))->id);
     }
     using S = std::vector<std::string>;
     CHECK(ids_of(*store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
@@ -75,48 +94,54 @@ TEST_CASE("server::store::RedisStore", "[redis]") {
   }
 
   SECTION("Redis away: posts fail and health says why; back: posts succeed again") {
-    server::store::RedisStoreOptions options;
-    options.check_interval = std::chrono::milliseconds(50);
-    server::store::RedisStore store(address(redis), options);
-    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(1))));
+    server::store::RedisStore store(address(redis));
+    REQUIRE(write_one(store, numbered_draft(1)));
     REQUIRE(store.query({std::string("0"), std::nullopt, std::nullopt, 10})->size() == 1);
     redis.stop();
     auto history = store.query({std::string("0"), std::nullopt, std::nullopt, 10});
     REQUIRE_FALSE(history);
     CHECK(history.error().code == "redis_unreachable");
-    CHECK_FALSE(store.wait_stored(store.enqueue(numbered_draft(2))));
+    CHECK_FALSE(write_one(store, numbered_draft(2)));
     CHECK_FALSE(store.health().reachable);
     CHECK(store.health().error.find("Redis at redis://127.0.0.1:") == 0);
     redis.start();
     // The history connection is a broken one from before the restart: read again, it reconnects.
     CHECK(store.query({std::string("0"), std::nullopt, std::nullopt, 10})->size() == 1);
-    REQUIRE(livechat::test::eventually([&] { return store.health().reachable; }));
-    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(3))));
+    REQUIRE(livechat::test::eventually([&] {
+      upkeep(store);
+      return store.health().reachable;
+    }));
+    REQUIRE(write_one(store, numbered_draft(3)));
     // The append-only file kept the first one through the restart.
     CHECK(store.size() == 2);
   }
 
   SECTION("Redis out of memory: posts fail and health says not writable; room again: writable") {
-    server::store::RedisStoreOptions options;
-    options.check_interval = std::chrono::milliseconds(50);
-    server::store::RedisStore store(address(redis), options);
-    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(1))));
+    server::store::RedisStore store(address(redis));
+    REQUIRE(write_one(store, numbered_draft(1)));
     CHECK(store.health().writable);
     server::redis::Connection admin(address(redis), std::chrono::milliseconds(2000));
     REQUIRE(admin.command({"CONFIG", "SET", "maxmemory", "1"}));
-    CHECK_FALSE(store.wait_stored(store.enqueue(numbered_draft(2))));
+    CHECK_FALSE(write_one(store, numbered_draft(2)));
     auto health = store.health();
     CHECK(health.reachable);
     CHECK_FALSE(health.writable);
     CHECK(health.error.find("OOM") != std::string::npos);
     // Idle, it stays so: a PING alone is no proof that Redis takes writes.
-    CHECK_FALSE(livechat::test::eventually([&] { return store.health().writable; },
-                                           std::chrono::milliseconds(300)));
+    CHECK_FALSE(livechat::test::eventually(
+        [&] {
+          upkeep(store);
+          return store.health().writable;
+        },
+        std::chrono::milliseconds(300)));
     REQUIRE(admin.command({"CONFIG", "SET", "maxmemory", "0"}));
     // No post needed: the store's probe write finds Redis writable again.
-    REQUIRE(livechat::test::eventually([&] { return store.health().writable; }));
+    REQUIRE(livechat::test::eventually([&] {
+      upkeep(store);
+      return store.health().writable;
+    }));
     CHECK(store.health().error.empty());
-    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(3))));
+    REQUIRE(write_one(store, numbered_draft(3)));
     CHECK(store.size() == 2);
   }
 }

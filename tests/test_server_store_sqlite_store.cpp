@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <future>
 
 #include "server/store/sqlite.hpp"
 #include "server/store/sqlite_store.hpp"
@@ -26,25 +26,38 @@ std::int64_t still_clock() { return k_base; }
 
 std::string id(int i) { return wire::format_id(k_base + i); }
 
+// Stores one draft; returns it as stored, or nothing.
+std::optional<wire::Message> write_one(server::store::MessageStore& store, wire::Draft draft) {
+  std::vector<wire::Draft> drafts{std::move(draft)};
+  auto stored = store.write(drafts);
+  if (!stored || stored->size() != 1) {
+    return std::nullopt;
+  }
+  return stored->front();
+}
+
+// Does the store's upkeep, as its outbox does when idle; returns whether it succeeded.
+bool upkeep(server::store::MessageStore& store) {
+  std::vector<wire::Draft> none;
+  return store.write(none).has_value();
+}
+
 }  // namespace
 
 TEST_CASE("server::store::SqliteStore") {
   TempDir dir;
 
-  SECTION("stamps, stores and hands on each message once it is committed, in order") {
+  SECTION("stamps and stores each batch whole, in order") {
     server::store::SqliteStore store(dir.file("a.db"), still_clock);
-    std::vector<std::string> handed_on;
-    std::mutex mutex;
-    store.on_stored([&](const server::store::MessageStore::Batch& batch) {
-      std::lock_guard lock(mutex);
-      for (const auto& m : batch) {
-        handed_on.push_back(m.id);
-      }
-    });
-    std::vector<std::string> expected;
-    for (int i = 0; i < 10; ++i) {
-      expected.push_back(id(i));
-      auto stored = store.wait_stored(store.enqueue(numbered_draft(i)));
+    std::vector<wire::Draft> drafts;
+    for (int i = 0; i < 3; ++i) {
+      drafts.push_back(numbered_draft(i));
+    }
+    auto batch = store.write(drafts);
+    REQUIRE(batch);
+    CHECK(ids_of(*batch) == std::vector<std::string>{id(0), id(1), id(2)});
+    for (int i = 3; i < 10; ++i) {
+      auto stored = write_one(store, numbered_draft(i));
       REQUIRE(stored);
       CHECK(stored->id == id(i));
       CHECK(stored->timestamp == wire::format_timestamp(k_base + i));
@@ -52,26 +65,10 @@ TEST_CASE("server::store::SqliteStore") {
     }
     CHECK(store.size() == 10);
     CHECK(store.kind() == "sqlite");
-    store.on_stored({});
-    CHECK(handed_on == expected);
-  }
-
-  SECTION("concurrent writers share commits and lose nothing") {
-    server::store::SqliteStore store(dir.file("b.db"));
-    std::vector<std::thread> writers;
-    for (int t = 0; t < 8; ++t) {
-      writers.emplace_back([&store, t] {
-        for (int i = 0; i < 100; ++i) {
-          CHECK(store.wait_stored(store.enqueue(numbered_draft(t * 100 + i))));
-        }
-      });
-    }
-    for (auto& w : writers) {
-      w.join();
-    }
-    CHECK(store.size() == 800);
+    CHECK(upkeep(store));
+    CHECK(store.size() == 10);
     auto all = *store.query({std::string(""), std::nullopt, std::nullopt, 1000});
-    REQUIRE(all.size() == 800);
+    CHECK(ids_of(all).size() == 10);
     CHECK(std::is_sorted(all.begin(), all.end(),
                          [](const auto& a, const auto& b) { return a.id < b.id; }));
   }
@@ -79,7 +76,7 @@ TEST_CASE("server::store::SqliteStore") {
   SECTION("history: after and before an id, by room, limited, oldest first") {
     server::store::SqliteStore store(":memory:", still_clock);
     for (int i = 0; i < 10; ++i) {
-      store.wait_stored(store.enqueue(numbered_draft(i, i % 2 == 0 ? "even" : "odd")));
+      write_one(store, numbered_draft(i, i % 2 == 0 ? "even" : "odd"));
     }
     CHECK(ids_of(*store.query({std::nullopt, std::nullopt, std::nullopt, 3})) ==
           std::vector<std::string>{id(7), id(8), id(9)});
@@ -92,45 +89,54 @@ TEST_CASE("server::store::SqliteStore") {
     CHECK(store.query({std::nullopt, std::nullopt, std::string("none"), 10})->empty());
   }
 
-  SECTION("survives a reopen: messages, the delivery cursor, ids after the newest") {
+  SECTION("survives a reopen: messages, the forwarded cursor, ids after the newest") {
     {
       server::store::SqliteStore store(dir.file("c.db"), still_clock);
       for (int i = 0; i < 5; ++i) {
-        store.wait_stored(store.enqueue(numbered_draft(i)));
+        REQUIRE(write_one(store, numbered_draft(i)));
       }
-      CHECK(store.undelivered().size() == 5);
-      store.mark_delivered(id(2));
+      CHECK(store.unforwarded().size() == 5);
+      store.mark_forwarded(id(2));
+      store.mark_forwarded(id(1));  // an older confirmation does not move it back
+      CHECK(ids_of(store.unforwarded()).size() == 5);  // kept by the next write
+      REQUIRE(upkeep(store));
+      CHECK(ids_of(store.unforwarded()) == std::vector<std::string>{id(3), id(4)});
     }
     // The clock went back an hour meanwhile: ids still go on after the newest stored one.
     server::store::SqliteStore reopened(dir.file("c.db"), [] { return k_base - 3'600'000'000; });
     CHECK(reopened.size() == 5);
-    CHECK(ids_of(reopened.undelivered()) == std::vector<std::string>{id(3), id(4)});
-    auto next = reopened.wait_stored(reopened.enqueue(numbered_draft(5)));
+    CHECK(ids_of(reopened.unforwarded()) == std::vector<std::string>{id(3), id(4)});
+    auto next = write_one(reopened, numbered_draft(5));
     REQUIRE(next);
     CHECK(next->id == id(5));
   }
 
   SECTION("a database another process holds locked: not writable after a second; free: writable") {
     server::store::SqliteStore store(dir.file("a.db"), still_clock);
-    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(0))));
+    REQUIRE(write_one(store, numbered_draft(0)));
     CHECK(store.health().writable);
     server::store::sqlite::Database other(dir.file("a.db"));
     other.exec("BEGIN IMMEDIATE");  // the write lock, as another writer would hold it
-    auto ticket = store.enqueue(numbered_draft(1));
+    auto post = std::async(std::launch::async, [&] { return write_one(store, numbered_draft(1)); });
     // The commit waits for the lock (up to 5 s); after a second, health says so.
     REQUIRE(livechat::test::eventually([&] { return !store.health().writable; }, 4s));
     CHECK(store.health().reachable);
     CHECK(store.health().error.find("locked") != std::string::npos);
     // Held past SQLite's own 5 s wait, the commit fails: the post is refused, and health keeps
     // the database's reason.
-    CHECK_FALSE(store.wait_stored(ticket));
+    CHECK_FALSE(post.get());
     CHECK_FALSE(store.health().writable);
     CHECK(store.health().error == "database is locked");
     other.exec("ROLLBACK");
-    // No post needed: the store's own probe commit finds it writable again.
-    REQUIRE(livechat::test::eventually([&] { return store.health().writable; }, 10s));
+    // No post needed: an idle write (the probe commit) finds it writable again.
+    REQUIRE(livechat::test::eventually(
+        [&] {
+          upkeep(store);
+          return store.health().writable;
+        },
+        10s));
     CHECK(store.health().error.empty());
-    REQUIRE(store.wait_stored(store.enqueue(numbered_draft(2))));
+    REQUIRE(write_one(store, numbered_draft(2)));
     CHECK(store.size() == 2);
   }
 

@@ -59,30 +59,16 @@ MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
     : m_store(store),
       m_notifier(notifier),
       m_options(std::move(options)),
-      m_page(m_options.page_html, m_options.public_notify_url) {
+      m_page(m_options.page_html, m_options.public_notify_url),
+      m_outbox(store, notifier) {
   if (m_options.rate_limit > 0) {
     m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.rate_burst);
   }
-  if (m_notifier == nullptr) {
-    return;
-  }
-  // The outbox: what was stored but never confirmed delivered goes first, then each new batch.
-  auto pending = m_store.undelivered();
-  if (!pending.empty()) {
-    spdlog::info("handing on {} stored messages not yet delivered", pending.size());
-    m_notifier->deliver(pending);
-  }
-  m_notifier->on_delivered([&store = m_store](const std::string& id) { store.mark_delivered(id); });
-  m_store.on_stored([notifier = m_notifier](const store::MessageStore::Batch& batch) {
-    notifier->deliver(batch);
-  });
 }
 
-MessageService::~MessageService() { m_store.on_stored({}); }
-
-std::optional<wire::Message> MessageService::accept(const wire::Draft& draft) {
-  // Answered only once stored; concurrent posts wait for the same commit.
-  return m_store.wait_stored(m_store.enqueue(draft));
+std::optional<wire::Message> MessageService::submit(const wire::Draft& draft) {
+  // Answered only once stored and forwarded; concurrent posts wait for the same commit.
+  return m_outbox.submit(draft);
 }
 
 void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
@@ -164,7 +150,7 @@ void MessageService::add_routes(http::HttpServer& http) {
           }
           draft->user = user;
         }
-        auto message = accept(*draft);
+        auto message = submit(*draft);
         if (!message) {
           res.set_header("Retry-After", "1");
           reject(res,

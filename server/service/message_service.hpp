@@ -11,6 +11,7 @@
 #include "server/service/chat_page.hpp"
 #include "server/service/client_limits.hpp"
 #include "server/service/notifier.hpp"
+#include "server/service/outbox.hpp"
 #include "server/store/message_store.hpp"
 #include "wire/errors.hpp"
 #include "wire/message.hpp"
@@ -45,21 +46,21 @@ struct MessageServiceOptions {
   std::string auth_secret;
 };
 
-// The REST side: accepts, stores and hands on messages; serves history, health and the page.
+// The REST side: takes posts, has its outbox store and forward them; serves history, health and
+// the page.
 class MessageService {
  public:
   // Without a notifier the store itself carries messages to the notification side (Redis).
   MessageService(store::MessageStore& store, Notifier* notifier, MessageServiceOptions options);
-  ~MessageService();
   MessageService(const MessageService&) = delete;
   MessageService& operator=(const MessageService&) = delete;
 
   // Registers the routes on a server (before it starts).
   void add_routes(http::HttpServer& http);
 
-  // Stores a draft, stamped with the next id and time (handed on in id order once stored);
-  // returns it, or nothing if it could not be stored.
-  std::optional<wire::Message> accept(const wire::Draft& draft);
+  // Stores a draft, stamped with the next id and time, and forwards it in id order; returns it
+  // as stored, or nothing if it could not be stored.
+  std::optional<wire::Message> submit(const wire::Draft& draft);
 
  private:
   // Counts a rejected post by its code and answers it.
@@ -73,6 +74,7 @@ class MessageService {
   MessageServiceOptions m_options;
   ChatPage m_page;
   std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
+  Outbox m_outbox;
   std::atomic<std::uint64_t> m_accepted{0};
   std::atomic<std::uint64_t> m_rejected{0};
   mutable std::mutex m_rejected_mutex;

@@ -11,28 +11,36 @@
 
 namespace livechat::server::service {
 
-void HubNotifier::deliver(const std::vector<wire::Message>& messages) {
-  if (!m_hub.publish(messages)) {
-    return;  // stopping: they stay in the store's outbox for the next start
+void HubNotifier::forward(const std::vector<wire::Message>& messages) {
+  if (messages.empty() || !m_hub.publish(messages)) {
+    return;  // stopping: they stay unforwarded in the store for the next start
   }
-  if (m_delivered && !messages.empty()) {
-    m_delivered(messages.back().id);
-  }
+  std::lock_guard lock(m_mutex);
+  m_confirmed = messages.back().id;
+}
+
+std::string HubNotifier::confirmed() const {
+  std::lock_guard lock(m_mutex);
+  return m_confirmed;
 }
 
 HttpNotifier::HttpNotifier(wire::Endpoint endpoint, HttpNotifierOptions options)
     : m_endpoint(std::move(endpoint)), m_options(options), m_thread([this] { run(); }) {}
 
-HttpNotifier::~HttpNotifier() {
+HttpNotifier::~HttpNotifier() { finish(); }
+
+void HttpNotifier::finish() {
   {
     std::lock_guard lock(m_mutex);
     m_stopping = true;
   }
   m_wake.notify_all();
-  m_thread.join();
+  if (m_thread.joinable()) {
+    m_thread.join();
+  }
 }
 
-void HttpNotifier::deliver(const std::vector<wire::Message>& messages) {
+void HttpNotifier::forward(const std::vector<wire::Message>& messages) {
   {
     std::lock_guard lock(m_mutex);
     m_queue.insert(m_queue.end(), messages.begin(), messages.end());
@@ -40,9 +48,9 @@ void HttpNotifier::deliver(const std::vector<wire::Message>& messages) {
   m_wake.notify_one();
 }
 
-void HttpNotifier::on_delivered(Delivered delivered) {
+std::string HttpNotifier::confirmed() const {
   std::lock_guard lock(m_mutex);
-  m_delivered = std::move(delivered);
+  return m_confirmed;
 }
 
 NotifierHealth HttpNotifier::health() const {
@@ -64,17 +72,17 @@ HttpNotifier::Outcome HttpNotifier::post(const std::string& body, std::string& f
     return Outcome::retry;
   }
   if (result->status >= 200 && result->status < 300) {
-    return Outcome::delivered;
+    return Outcome::forwarded;
   }
   failure = "HTTP " + std::to_string(result->status) + " " + result->body;
-  bool refused = result->status >= 400 && result->status < 500 && result->status != 408 &&
-                 result->status != 429 && result->status != 401 && result->status != 403;
-  return refused ? Outcome::refused : Outcome::retry;
+  bool rejected = result->status >= 400 && result->status < 500 && result->status != 408 &&
+                  result->status != 429 && result->status != 401 && result->status != 403;
+  return rejected ? Outcome::rejected : Outcome::retry;
 }
 
 void HttpNotifier::run() {
   wire::Backoff backoff(m_options.backoff);
-  std::size_t cap = m_options.max_batch;  // halved while the other side refuses a batch
+  std::size_t cap = m_options.max_batch;  // halved while the other side rejects a batch
   std::optional<std::chrono::steady_clock::time_point> give_up_at;
   std::unique_lock lock(m_mutex);
   for (;;) {
@@ -100,21 +108,19 @@ void HttpNotifier::run() {
     std::string failure;
     Outcome outcome = post(body, failure);
     lock.lock();
-    if (outcome == Outcome::refused && count > 1) {
+    if (outcome == Outcome::rejected && count > 1) {
       cap = count / 2;  // find the part the other side takes (a 413, or one bad message)
       continue;
     }
     if (outcome != Outcome::retry) {
-      if (outcome == Outcome::refused) {
-        spdlog::error("the notification service refuses message {} ({}); skipping it",
+      if (outcome == Outcome::rejected) {
+        spdlog::error("the notification service rejects message {} ({}); skipping it",
                       batch.front().id, failure);
       }
       m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<long>(count));
-      if (m_delivered) {
-        m_delivered(batch.back().id);
-      }
+      m_confirmed = batch.back().id;
       if (!m_reachable) {
-        spdlog::info("notification service at {} is back; delivering {} waiting messages",
+        spdlog::info("notification service at {} is back; forwarding {} waiting messages",
                      m_endpoint.origin(), m_queue.size() + count);
       }
       m_reachable = true;
@@ -130,7 +136,7 @@ void HttpNotifier::run() {
     }
     m_reachable = false;
     if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
-      spdlog::error("stopping with {} messages not delivered to {} (they go out at the next start)",
+      spdlog::error("stopping with {} messages not forwarded to {} (they go out at the next start)",
                     m_queue.size(), m_endpoint.origin());
       return;
     }

@@ -4,7 +4,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,31 +30,34 @@ struct NotifierHealth {
   std::size_t backlog = 0;
 };
 
-// The one seam through which the message service hands accepted messages on for delivery.
+// The one seam through which the message service forwards stored messages to the notification
+// side; the outbox is its one caller.
 class Notifier {
  public:
-  using Delivered = std::function<void(const std::string& last_id)>;
-
   virtual ~Notifier() = default;
-  // Hands stored messages on, in acceptance order; never waits on the notification side.
-  virtual void deliver(const std::vector<wire::Message>& messages) = 0;
-  // Sets what is told the id of the last message the notification side confirmed.
-  virtual void on_delivered(Delivered delivered) = 0;
+  // Forwards stored messages, in store order; never waits on the notification side.
+  virtual void forward(const std::vector<wire::Message>& messages) = 0;
+  // Returns the id of the newest message the notification side confirmed, empty if none yet.
+  virtual std::string confirmed() const = 0;
+  // Forwards what is still queued, for as long as the notifier allows, then forwards no more.
+  virtual void finish() = 0;
   // Returns whether the notification side is reachable and how much waits for it.
   virtual NotifierHealth health() const = 0;
 };
 
-// Delivers straight into a hub in the same process (`livechat serve`).
+// Forwards straight into a hub in the same process (`livechat serve`), which confirms at once.
 class HubNotifier final : public Notifier {
  public:
   explicit HubNotifier(hub::Hub& hub) : m_hub(hub) {}
-  void deliver(const std::vector<wire::Message>& messages) override;
-  void on_delivered(Delivered delivered) override { m_delivered = std::move(delivered); }
+  void forward(const std::vector<wire::Message>& messages) override;
+  std::string confirmed() const override;
+  void finish() override {}
   NotifierHealth health() const override { return {}; }
 
  private:
   hub::Hub& m_hub;
-  Delivered m_delivered;
+  mutable std::mutex m_mutex;
+  std::string m_confirmed;
 };
 
 // Tuning of the HTTP hop to a notification service.
@@ -81,23 +83,25 @@ class HttpNotifier final : public Notifier {
   HttpNotifier(const HttpNotifier&) = delete;
   HttpNotifier& operator=(const HttpNotifier&) = delete;
 
-  void deliver(const std::vector<wire::Message>& messages) override;
-  void on_delivered(Delivered delivered) override;
+  void forward(const std::vector<wire::Message>& messages) override;
+  std::string confirmed() const override;
+  // Waits at most drain_timeout for the notification side to take what is queued.
+  void finish() override;
   NotifierHealth health() const override;
 
  private:
-  enum class Outcome { delivered, retry, refused };
+  enum class Outcome { forwarded, retry, rejected };
 
   void run();
   Outcome post(const std::string& body, std::string& failure);
 
   wire::Endpoint m_endpoint;
   HttpNotifierOptions m_options;
-  std::unique_ptr<httplib::Client> m_client;  // used by the delivery thread only
+  std::unique_ptr<httplib::Client> m_client;  // used by the forwarding thread only
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
   std::deque<wire::Message> m_queue;
-  Delivered m_delivered;
+  std::string m_confirmed;
   bool m_stopping = false;
   bool m_reachable = true;
   std::thread m_thread;

@@ -2,13 +2,10 @@
 
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "server/store/commit_queue.hpp"
 #include "wire/message.hpp"
 #include "wire/result.hpp"
 
@@ -31,26 +28,27 @@ struct StoreHealth {
   std::string error;  // why it is not reachable or not writable
 };
 
-// Where accepted messages are kept, and the outbox of those not yet handed on.
+// Where stored messages are kept, with the cursor of those the notification side confirmed.
+// write() has one caller at a time (the outbox's loop); the rest may be called from any thread.
 class MessageStore {
  public:
   using Batch = std::vector<wire::Message>;
 
+  MessageStore() = default;
   virtual ~MessageStore() = default;
   MessageStore(const MessageStore&) = delete;
   MessageStore& operator=(const MessageStore&) = delete;
 
-  // Queues a draft to be stamped with the next id and time and stored; returns a ticket for
-  // wait_stored().
-  std::uint64_t enqueue(wire::Draft draft) { return m_queue.enqueue(std::move(draft)); }
+  // Stamps drafts with the next ids and times and stores them as one batch, in order; returns
+  // them as stored, or nothing if they could not be stored. Called with no drafts, it does the
+  // store's own upkeep (the forwarded cursor, a health probe) and returns an empty batch.
+  virtual std::optional<Batch> write(std::vector<wire::Draft>& drafts) = 0;
 
-  // Waits until the draft of `ticket` is stored for good; returns it as stored, or nothing if
-  // storing it failed.
-  std::optional<wire::Message> wait_stored(std::uint64_t ticket) { return m_queue.wait(ticket); }
+  // Returns the most drafts one write() should take.
+  virtual std::size_t max_batch() const = 0;
 
-  // Sets what receives each batch of newly stored messages, in store order, before their posts
-  // are answered; once it returns, the previous one is no longer being called.
-  void on_stored(std::function<void(const Batch&)> sink) { m_queue.on_stored(std::move(sink)); }
+  // Returns how often an idle store wants write() called with no drafts.
+  virtual std::chrono::milliseconds idle_interval() const = 0;
 
   // Returns the messages a history query asks for, oldest first, or why it cannot now.
   virtual wire::Result<Batch> query(const HistoryQuery& query) const = 0;
@@ -58,26 +56,18 @@ class MessageStore {
   // Returns how many messages are stored.
   virtual std::size_t size() const = 0;
 
-  // Returns the stored messages not yet confirmed delivered, oldest first.
-  virtual Batch undelivered() const = 0;
+  // Returns the stored messages the notification side has not confirmed, oldest first.
+  virtual Batch unforwarded() const = 0;
 
-  // Records that every message up to and including `id` was delivered.
-  virtual void mark_delivered(const std::string& id) = 0;
+  // Records that every message up to and including `id` was forwarded and confirmed; it is
+  // kept for good by the next write().
+  virtual void mark_forwarded(const std::string& id) = 0;
 
   // Names the kind of store ("sqlite", "redis") for health reports.
   virtual std::string kind() const = 0;
 
   // Returns whether the store can be reached and written now, and if not, why.
-  virtual StoreHealth health() const { return {}; }
-
- protected:
-  // Writes are grouped by a CommitQueue; a store starts it once ready, and stops it first thing
-  // in its destructor (its write function uses the store's own members).
-  explicit MessageStore(std::size_t max_batch,
-                        std::optional<std::chrono::milliseconds> idle = std::nullopt)
-      : m_queue(max_batch, idle) {}
-
-  CommitQueue m_queue;
+  virtual StoreHealth health() const = 0;
 };
 
 }  // namespace livechat::server::store

@@ -34,14 +34,11 @@ std::string bound(const std::string& id, bool after) {
 }  // namespace
 
 RedisStore::RedisStore(wire::RedisAddress address, RedisStoreOptions options)
-    : MessageStore(k_max_batch, options.check_interval),
-      m_options(options),
-      m_writer(address, options.timeout),
-      m_reader(address, options.timeout) {
-  m_queue.start([this](std::vector<wire::Draft>& drafts) { return write(drafts); });
-}
+    : m_options(options), m_writer(address, options.timeout), m_reader(address, options.timeout) {}
 
-RedisStore::~RedisStore() { m_queue.stop(); }
+RedisStore::~RedisStore() = default;
+
+std::size_t RedisStore::max_batch() const { return k_max_batch; }
 
 void RedisStore::note(const wire::Result<redis::Value>& outcome, bool write) const {
   std::lock_guard lock(m_health_mutex);

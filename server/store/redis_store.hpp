@@ -28,24 +28,31 @@ class RedisStore final : public MessageStore {
   // Does not wait for Redis: while it is unreachable, posts fail (503) and health says why.
   RedisStore(wire::RedisAddress address, RedisStoreOptions options = {});
   ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
 
+  // Appends the batch in one round trip; with no drafts, checks that Redis is there (a probe
+  // write while it takes none).
+  std::optional<Batch> write(std::vector<wire::Draft>& drafts) override;
+  std::size_t max_batch() const override;
+  // Returns check_interval.
+  std::chrono::milliseconds idle_interval() const override { return m_options.check_interval; }
   wire::Result<Batch> query(const HistoryQuery& query) const override;
   std::size_t size() const override;
   // The stream is the outbox: notification nodes read it themselves.
-  Batch undelivered() const override { return {}; }
-  void mark_delivered(const std::string&) override {}
+  Batch unforwarded() const override { return {}; }
+  void mark_forwarded(const std::string&) override {}
   std::string kind() const override { return "redis"; }
-  // Not writable from an append Redis refuses (out of memory, read-only replica) until a write
+  // Not writable from an append Redis rejects (out of memory, read-only replica) until a write
   // succeeds; while idle and not writable, a probe write is tried every check_interval.
   StoreHealth health() const override;
 
  private:
-  std::optional<Batch> write(std::vector<wire::Draft>& drafts);
   // Records the outcome of a command for health(); `write`: it was a write.
   void note(const wire::Result<redis::Value>& outcome, bool write = false) const;
 
   RedisStoreOptions m_options;
-  redis::Connection m_writer;  // the queue's thread only
+  redis::Connection m_writer;  // write() only
   mutable std::mutex m_reader_mutex;
   mutable redis::Connection m_reader;
   mutable std::mutex m_health_mutex;

@@ -51,7 +51,7 @@ wire::Message read_message(const sqlite::Statement& row) {
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock)
-    : MessageStore(k_max_batch, k_probe_interval), m_ids(std::move(clock)) {
+    : m_ids(std::move(clock)) {
   m_db = std::make_unique<sqlite::Database>(path);
   bool memory = path == ":memory:" || path.empty();
   // Checks that the file is a database at all before changing anything.
@@ -74,7 +74,7 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
   // Ids go on after the newest stored one, also when the clock went back since.
   m_ids.observe(m_db->scalar("SELECT coalesce(max(id), '') FROM messages"));
   m_count = static_cast<std::size_t>(std::stoull(m_db->scalar("SELECT count(*) FROM messages")));
-  m_delivered = m_delivered_target = m_db->scalar("SELECT delivered_id FROM outbox");
+  m_forwarded = m_forwarded_target = m_db->scalar("SELECT delivered_id FROM outbox");
   m_insert = std::make_unique<sqlite::Statement>(
       *m_db,
       "INSERT INTO messages (id, content, user, room, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -82,18 +82,21 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
                                                "UPDATE outbox SET delivered_id = ?1 WHERE one = 1");
   m_probe = std::make_unique<sqlite::Statement>(
       *m_db, "INSERT OR REPLACE INTO probe (one, data) VALUES (1, randomblob(?1))");
-  m_queue.start([this](std::vector<wire::Draft>& drafts) { return write(drafts); });
 }
 
-SqliteStore::~SqliteStore() { m_queue.stop(); }
+SqliteStore::~SqliteStore() = default;
+
+std::size_t SqliteStore::max_batch() const { return k_max_batch; }
+
+std::chrono::milliseconds SqliteStore::idle_interval() const { return k_probe_interval; }
 
 std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& drafts) {
-  std::string delivered;
+  std::string forwarded;
   {
     std::lock_guard lock(m_mutex);
-    delivered = m_delivered_target;
+    forwarded = m_forwarded_target;
   }
-  const bool cursor_moved = delivered != m_delivered;
+  const bool cursor_moved = forwarded != m_forwarded;
   if (drafts.empty() && !cursor_moved) {
     if (health().writable) {
       return Batch{};
@@ -125,7 +128,7 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
       m_insert->reset();
     }
     if (cursor_moved) {
-      m_mark->bind(1, delivered);
+      m_mark->bind(1, forwarded);
       m_mark->step();
       m_mark->reset();
     }
@@ -139,7 +142,7 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
   }
   note_commit("");
   std::lock_guard lock(m_mutex);
-  m_delivered = delivered;
+  m_forwarded = forwarded;
   m_count += batch.size();
   return batch;
 }
@@ -250,29 +253,26 @@ std::size_t SqliteStore::size() const {
   return m_count;
 }
 
-MessageStore::Batch SqliteStore::undelivered() const {
-  std::string delivered;
+MessageStore::Batch SqliteStore::unforwarded() const {
+  std::string forwarded;
   {
     std::lock_guard lock(m_mutex);
-    delivered = m_delivered;
+    forwarded = m_forwarded;
   }
   Batch out;
   std::lock_guard lock(m_read_mutex);
   sqlite::Statement select(
       *m_read_db, std::string("SELECT ") + k_columns + " FROM messages WHERE id > ?1 ORDER BY id");
-  select.bind(1, delivered);
+  select.bind(1, forwarded);
   while (select.step()) {
     out.push_back(read_message(select));
   }
   return out;
 }
 
-void SqliteStore::mark_delivered(const std::string& id) {
+void SqliteStore::mark_forwarded(const std::string& id) {
   std::lock_guard lock(m_mutex);
-  if (id > m_delivered_target) {
-    m_delivered_target = id;
-    m_queue.wake();
-  }
+  m_forwarded_target = std::max(m_forwarded_target, id);
 }
 
 }  // namespace livechat::server::store

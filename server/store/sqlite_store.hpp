@@ -26,20 +26,25 @@ class SqliteStore final : public MessageStore {
   explicit SqliteStore(const std::string& path,
                        wire::IdGenerator::Clock clock = wire::system_micros);
   ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
+  // Commits the batch together with the forwarded cursor if it moved; with no drafts, commits
+  // only a moved cursor, or while the database takes no writes, probes whether it does again.
+  std::optional<Batch> write(std::vector<wire::Draft>& drafts) override;
+  std::size_t max_batch() const override;
+  // While not writable, a probe is tried this often, so health recovers without a post.
+  std::chrono::milliseconds idle_interval() const override;
   wire::Result<Batch> query(const HistoryQuery& query) const override;
   std::size_t size() const override;
-  Batch undelivered() const override;
-  void mark_delivered(const std::string& id) override;
+  Batch unforwarded() const override;
+  void mark_forwarded(const std::string& id) override;
   std::string kind() const override { return "sqlite"; }
   // Not writable from a failed commit (disk full, read-only, locked) until one succeeds, and
   // while a commit has waited over a second.
   StoreHealth health() const override;
 
  private:
-  // Stamps and commits a batch, with the outbox cursor if it moved (on the queue's thread);
-  // while the database takes no writes, an idle call probes instead.
-  std::optional<Batch> write(std::vector<wire::Draft>& drafts);
   // Commits a row as big as the largest post, and removes it; returns whether it committed.
   bool probe();
   // Records that a commit starts, and then its outcome, for health(); `error` empty: it
@@ -47,7 +52,7 @@ class SqliteStore final : public MessageStore {
   void begin_commit();
   void note_commit(const std::string& error);
 
-  std::unique_ptr<sqlite::Database> m_db;      // written by the queue's thread only
+  std::unique_ptr<sqlite::Database> m_db;      // written by write() only
   std::unique_ptr<sqlite::Database> m_reader;  // history reads (the same database in WAL)
   sqlite::Database* m_read_db = nullptr;       // m_reader, or m_db for ":memory:"
   mutable std::mutex m_read_mutex;
@@ -57,8 +62,8 @@ class SqliteStore final : public MessageStore {
   wire::IdGenerator m_ids;
 
   mutable std::mutex m_mutex;
-  std::string m_delivered;         // persisted outbox cursor
-  std::string m_delivered_target;  // to persist at the next commit
+  std::string m_forwarded;         // persisted forwarded cursor
+  std::string m_forwarded_target;  // to persist at the next commit
   std::size_t m_count = 0;
 
   mutable std::mutex m_health_mutex;

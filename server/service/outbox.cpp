@@ -1,0 +1,82 @@
+#include "server/service/outbox.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace livechat::server::service {
+
+using Batch = store::MessageStore::Batch;
+
+Outbox::Outbox(store::MessageStore& store, Notifier* notifier)
+    : m_store(store),
+      m_notifier(notifier),
+      m_queue(store.max_batch(), store.idle_interval()),
+      m_thread([this] { run(); }) {}
+
+Outbox::~Outbox() {
+  m_queue.close();
+  m_thread.join();
+}
+
+std::optional<wire::Message> Outbox::submit(wire::Draft draft) {
+  // Answered only once stored and forwarded; concurrent posts wait for the same commit.
+  return m_queue.wait(m_queue.enqueue(std::move(draft)));
+}
+
+void Outbox::run() {
+  replay();
+  // An empty turn (woken or idle) is the store's upkeep: a moved cursor, a health probe.
+  while (auto turn = m_queue.next()) {
+    auto stored = m_store.write(turn->drafts);
+    Batch* batch = stored ? &*stored : nullptr;
+    if (batch != nullptr && batch->size() != turn->tickets.size()) {
+      spdlog::error("a store wrote {} of {} messages", batch->size(), turn->tickets.size());
+      batch = nullptr;
+    }
+    // Forwarded from this one thread, so in store order; and before the posts are answered,
+    // so a client that resumes from an id it was just given finds it.
+    if (batch != nullptr && !batch->empty() && m_notifier != nullptr) {
+      m_notifier->forward(*batch);
+    }
+    m_queue.answer(*turn, batch);
+    if (record_confirmed()) {
+      m_queue.wake();  // the next turn writes the cursor
+    }
+  }
+  if (m_notifier != nullptr) {
+    // What the notifier still confirms while it finishes is kept for the next start too.
+    m_notifier->finish();
+    if (record_confirmed()) {
+      std::vector<wire::Draft> none;
+      m_store.write(none);
+    }
+  }
+}
+
+void Outbox::replay() {
+  if (m_notifier == nullptr) {
+    return;
+  }
+  auto pending = m_store.unforwarded();
+  if (!pending.empty()) {
+    spdlog::info("forwarding {} stored messages not yet confirmed", pending.size());
+    m_notifier->forward(pending);
+  }
+  if (record_confirmed()) {
+    m_queue.wake();
+  }
+}
+
+bool Outbox::record_confirmed() {
+  if (m_notifier == nullptr) {
+    return false;
+  }
+  auto confirmed = m_notifier->confirmed();
+  if (confirmed.empty() || confirmed == m_confirmed) {
+    return false;
+  }
+  m_confirmed = confirmed;
+  m_store.mark_forwarded(confirmed);
+  return true;
+}
+
+}  // namespace livechat::server::service
