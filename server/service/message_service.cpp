@@ -45,7 +45,7 @@ wire::Result<store::HistoryQuery, wire::ApiError> parse_history(const httplib::R
     auto room = req.get_param_value("room");
     if (!wire::is_valid_room(room)) {
       return wire::ApiError{wire::ApiErrorKind::bad_room,
-                            "\"room\" must be 1-64 characters of A-Z a-z 0-9 _ . -"};
+                            "\"room\" must be " + std::string(wire::k_room_rule)};
     }
     query.room = room;
   }

@@ -64,7 +64,7 @@ std::size_t due_bytes(const hub::Hub& hub, std::uint64_t from,
                       const std::vector<std::string>& rooms) {
   std::size_t bytes = 0;
   for (const auto& entry : hub.log().range(from, UINT64_MAX)) {
-    if (rooms.empty() || std::find(rooms.begin(), rooms.end(), entry.room) != rooms.end()) {
+    if (wire::in_rooms(rooms, entry.room)) {
       bytes += entry.frame->size();
     }
   }
@@ -110,7 +110,7 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
     truncated = replay.messages.size() > max_lag;
     // Only the rooms this stream follows, as the hub would deliver them.
     for (auto& m : replay.messages) {
-      if (rooms.empty() || std::find(rooms.begin(), rooms.end(), m.room) != rooms.end()) {
+      if (wire::in_rooms(rooms, m.room)) {
         replayed_bytes += m.content.size();
         replayed.push_back(std::move(m));
       }
