@@ -169,7 +169,7 @@ int run_listen(const ListenOptions& o) {
                                         wire::running_hint(end.detail, "serve-notify")}) +
           retried);
     case Kind::rejected:
-      throw UserError("the notification service refused the stream (HTTP " +
+      throw UserError("the notification service rejected the stream (HTTP " +
                       std::to_string(end.status) + "): " + end.detail + retried);
     default:
       throw UserError("the stream from " + endpoint.origin() + " ended: " + end.detail + retried);

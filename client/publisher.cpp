@@ -40,7 +40,7 @@ wire::Result<wire::Message> Publisher::send(const std::string& content, const st
     std::string why = reply ? reply->message : result->body;
     std::string code =
         reply && !reply->code.empty() ? reply->code : "http_" + std::to_string(result->status);
-    return wire::Error{code, "the message service refused the message: " + why + " (HTTP " +
+    return wire::Error{code, "the message service rejected the message: " + why + " (HTTP " +
                                  std::to_string(result->status) + ")"};
   }
   auto message = wire::parse_message_json(result->body);

@@ -74,7 +74,7 @@ TEST_CASE("livechat send and listen", "[e2e]") {
     CHECK(result.code == 1);
     CHECK(result.out.empty());
     CHECK(split_lines(result.err).size() == 1);
-    CHECK(result.err.find("livechat: error: the message service refused the message") == 0);
+    CHECK(result.err.find("livechat: error: the message service rejected the message") == 0);
     CHECK(result.err.find("room") != std::string::npos);
   }
 

@@ -1,7 +1,7 @@
 #include "server/service/outbox.hpp"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <mutex>
 #include <set>
 #include <thread>

@@ -156,7 +156,7 @@ class ForeignPublisher {
     }
     if (result->status < 200 || result->status > 299) {
       return wire::Error{"http_" + std::to_string(result->status),
-                         "the server refused the message: " + result->body.substr(0, 200) +
+                         "the server rejected the message: " + result->body.substr(0, 200) +
                              " (HTTP " + std::to_string(result->status) + ")"};
     }
     return result->status;

@@ -32,7 +32,7 @@ RedisFeed::RedisFeed(const wire::RedisAddress& address, hub::Hub& hub, RedisFeed
   if (!joined) {
     std::lock_guard lock(m_mutex);
     m_health.error = joined.error().message;
-    spdlog::warn("{}; streams are refused (503) until it is reachable", m_health.error);
+    spdlog::warn("{}; streams are rejected (503) until it is reachable", m_health.error);
   }
   m_thread = std::thread([this, ok = joined.ok()] { run(ok); });
 }

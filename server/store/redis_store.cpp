@@ -47,7 +47,7 @@ void RedisStore::note(const wire::Result<redis::Value>& outcome, bool write) con
     if (reachable) {
       spdlog::info("Redis at {} is reachable again", m_writer.address().text());
     } else {
-      spdlog::warn("{}; posts are refused (503) until it is back", outcome.error().message);
+      spdlog::warn("{}; posts are rejected (503) until it is back", outcome.error().message);
     }
   }
   // Unreachable, it takes no writes either; a write's own outcome says whether it takes them.
@@ -56,7 +56,7 @@ void RedisStore::note(const wire::Result<redis::Value>& outcome, bool write) con
     if (writable) {
       spdlog::info("Redis at {} takes writes again", m_writer.address().text());
     } else {
-      spdlog::warn("Redis takes no writes ({}); posts are refused (503) until it does",
+      spdlog::warn("Redis takes no writes ({}); posts are rejected (503) until it does",
                    outcome.error().message);
     }
   }

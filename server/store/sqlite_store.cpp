@@ -189,7 +189,7 @@ void SqliteStore::note_commit(const std::string& error) {
       spdlog::info("the database takes writes again");
     } else {
       spdlog::warn(
-          "the database takes no writes ({}); posts are refused (503) and /health says "
+          "the database takes no writes ({}); posts are rejected (503) and /health says "
           "degraded until a commit succeeds (tried every second)",
           error);
     }
