@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 
 #include "cli/command.hpp"
 #include "cli/json_log.hpp"
@@ -286,8 +288,13 @@ void add_cacert_option(CLI::App& app, std::string& cacert) {
       ->envname("LIVECHAT_CACERT");
 }
 
-void setup_logging(const CommonOptions& common) {
-  auto logger = spdlog::stderr_color_mt("livechat");
+void setup_logging(const CommonOptions& common, std::ostream& err) {
+  // stderr keeps spdlog's own sink, which colours the level on a terminal; a captured stream
+  // gets a logger of its own that is not registered, so it can be set up more than once.
+  auto logger = &err == &std::cerr
+                    ? spdlog::stderr_color_mt("livechat")
+                    : std::make_shared<spdlog::logger>(
+                          "livechat", std::make_shared<spdlog::sinks::ostream_sink_mt>(err, true));
   if (common.log_format == "json") {
     logger->set_formatter(std::make_unique<JsonLogFormatter>());
   } else {

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstddef>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -133,8 +134,9 @@ wire::Endpoint require_endpoint(const std::string& url, const std::string& optio
 // Adds --cacert (LIVECHAT_CACERT) for the https:// URLs a client command is given.
 void add_cacert_option(CLI::App& app, std::string& cacert);
 
-// Sends logs to stderr at --log-level, as text or one JSON object per line (--log-format).
-void setup_logging(const CommonOptions& common);
+// Sends logs to `err` (stderr in the binary) at --log-level, as text or one JSON object per line
+// (--log-format).
+void setup_logging(const CommonOptions& common, std::ostream& err);
 
 // Raises the soft open-files limit to the hard one, saying so; warns when `wanted` won't fit.
 void raise_open_files_limit(std::size_t wanted);

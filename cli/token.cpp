@@ -15,7 +15,7 @@ struct TokenOptions {
   std::string secret;
 };
 
-int run_token(const TokenOptions& o) {
+int run_token(const TokenOptions& o, const Streams& io) {
   auto ttl = wire::parse_ttl(o.ttl);
   if (!ttl) {
     throw UserError("--ttl: '" + o.ttl + "' is not a lifetime (like 90s, 30m, 24h or 7d)");
@@ -24,7 +24,7 @@ int run_token(const TokenOptions& o) {
   if (!token) {
     throw UserError(token.error().message);
   }
-  std::cout << *token << "\n";
+  io.out << *token << "\n";
   return 0;
 }
 
@@ -40,7 +40,7 @@ Command setup_token(CLI::App& parent) {
   app->add_option("--secret", options->secret, "The services' --auth-secret")
       ->envname("LIVECHAT_AUTH_SECRET")
       ->required();
-  return {app, [options] { return run_token(*options); }};
+  return {app, [options](const Streams& io) { return run_token(*options, io); }};
 }
 
 }  // namespace livechat::cli
