@@ -1,5 +1,6 @@
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
 #include <vector>
@@ -8,7 +9,7 @@
 
 namespace livechat::cli {
 
-int livechat_main(int argc, char** argv) {
+int livechat_main(int argc, char** argv, const Streams& streams) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "livechat: a real-time chat backend (message + notification services) and its "
@@ -29,19 +30,25 @@ int livechat_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    return app.exit(error, streams.out, streams.err);
   }
   try {
     for (auto& command : commands) {
       if (command.app->parsed()) {
-        return command.run();
+        return command.run(streams);
       }
     }
   } catch (const std::exception& error) {
-    std::cerr << "livechat: error: " << error.what() << "\n";
+    streams.err << "livechat: error: " << error.what() << "\n";
     return 1;
   }
   return 1;
+}
+
+int livechat_main(int argc, char** argv) {
+  return livechat_main(
+      argc, argv,
+      {std::cin, std::cout, std::cerr, isatty(STDOUT_FILENO) != 0, isatty(STDERR_FILENO) != 0});
 }
 
 }  // namespace livechat::cli

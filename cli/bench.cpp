@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -120,7 +118,7 @@ nlohmann::json report_json(const client::bench::BenchReport& r) {
   };
 }
 
-void print_human(const client::bench::BenchReport& r) {
+void print_human(const client::bench::BenchReport& r, std::ostream& out) {
   const auto& d = r.deliveries;
   std::vector<std::pair<std::string, std::string>> lines = {
       {"listeners", std::to_string(r.connected) + " of " + std::to_string(r.listeners) +
@@ -156,12 +154,12 @@ void print_human(const client::bench::BenchReport& r) {
   for (const auto& [name, value] : lines) {
     std::string label = name + ":";
     label.resize(14, ' ');
-    std::cout << label << value << "\n";
+    out << label << value << "\n";
   }
-  std::cout << std::flush;
+  out << std::flush;
 }
 
-int run_bench(const BenchOptions& o) {
+int run_bench(const BenchOptions& o, const Streams& io) {
   if (!wire::is_valid_room(o.room)) {
     throw UserError("--room: '" + o.room + "' is not a room name (" +
                     std::string(wire::k_room_rule) + ")");
@@ -187,24 +185,24 @@ int run_bench(const BenchOptions& o) {
     config.publish_body = o.publish_body;
   }
 
-  const bool live = isatty(STDERR_FILENO) != 0;
+  const bool live = io.err_is_terminal;
   auto on_progress = [&](const client::bench::BenchProgress& p) {
-    std::cerr << "\r" << progress_line(p, o.listeners, o.messages) << "\033[K" << std::flush;
+    io.err << "\r" << progress_line(p, o.listeners, o.messages) << "\033[K" << std::flush;
   };
   auto result =
       client::bench::run_bench(config, live ? client::bench::BenchProgressHandler(on_progress)
                                             : client::bench::BenchProgressHandler());
   if (live) {
-    std::cerr << "\r\033[K" << std::flush;
+    io.err << "\r\033[K" << std::flush;
   }
   if (!result) {
     throw UserError(result.error().message);
   }
   const auto& report = *result;
   if (o.json) {
-    std::cout << report_json(report).dump() << "\n" << std::flush;
+    io.out << report_json(report).dump() << "\n" << std::flush;
   } else {
-    print_human(report);
+    print_human(report, io.out);
   }
   if (report.connect_failed > 0) {
     throw UserError(std::to_string(report.connect_failed) + " of " +
@@ -274,7 +272,7 @@ Command setup_bench(CLI::App& parent) {
                   "when it starts with { or [, else as text/plain)")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print the report as one JSON object");
-  return {app, [options] { return run_bench(*options); }};
+  return {app, [options](const Streams& io) { return run_bench(*options, io); }};
 }
 
 }  // namespace livechat::cli

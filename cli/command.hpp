@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 
@@ -10,10 +11,20 @@ class App;
 
 namespace livechat::cli {
 
+// What a command reads and prints to: the process's own streams in the binary, captured ones in
+// tests. Data goes to `out`, messages and logs to `err`.
+struct Streams {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  bool out_is_terminal = false;  // listen prints lines for people rather than NDJSON
+  bool err_is_terminal = false;  // bench redraws a progress line
+};
+
 // A registered subcommand: its CLI11 node and what runs it once its flags are parsed.
 struct Command {
   CLI::App* app = nullptr;
-  std::function<int()> run;
+  std::function<int(const Streams&)> run;
 };
 
 // Thrown for what the user must fix; printed once as "livechat: error: <what>".
@@ -29,7 +40,10 @@ Command setup_listen(CLI::App& parent);
 Command setup_bench(CLI::App& parent);
 Command setup_token(CLI::App& parent);
 
-// Parses the command line and runs the chosen subcommand; returns the exit code.
+// Parses the command line and runs the chosen subcommand on `streams`; returns the exit code.
+int livechat_main(int argc, char** argv, const Streams& streams);
+
+// Runs livechat_main on the process's stdin, stdout and stderr.
 int livechat_main(int argc, char** argv);
 
 }  // namespace livechat::cli

@@ -1,5 +1,4 @@
 #include <pthread.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -75,7 +74,7 @@ std::string seconds_text(std::chrono::milliseconds delay) {
   return buffer;
 }
 
-int run_listen(const ListenOptions& o) {
+int run_listen(const ListenOptions& o, const Streams& io) {
   auto endpoint = require_endpoint(o.url, "--url", o.cacert);
   auto message_endpoint = require_endpoint(o.message_url, "--message-url", o.cacert);
   client::SubscriberOptions options;
@@ -91,7 +90,7 @@ int run_listen(const ListenOptions& o) {
   options.request.idle_timeout =
       std::chrono::milliseconds(static_cast<long>(o.idle_timeout_seconds * 1000));
   options.max_retries = o.max_retries;
-  const bool json = o.json || !isatty(STDOUT_FILENO);
+  const bool json = o.json || !io.out_is_terminal;
 
   StopSignals signals;
   client::Subscriber subscriber(endpoint, options);
@@ -113,11 +112,11 @@ int run_listen(const ListenOptions& o) {
   client::Subscriber::Handlers handlers;
   handlers.on_message = [&](const wire::Message& message, const std::string& data) {
     if (json) {
-      std::cout << data << "\n" << std::flush;
+      io.out << data << "\n" << std::flush;
     } else {
-      std::cout << human_line(message) << "\n" << std::flush;
+      io.out << human_line(message) << "\n" << std::flush;
     }
-    if (!std::cout) {
+    if (!io.out) {
       stdout_closed = true;  // e.g. `livechat listen | head -n 1` is done
       return false;
     }
@@ -125,13 +124,13 @@ int run_listen(const ListenOptions& o) {
     return o.count == 0 || printed < o.count;
   };
   handlers.on_reset = [&](const std::string& last_id, const std::string& reason) {
-    std::cerr << "the notification service cannot replay what came after " << last_id << " ("
-              << reason << "); fetching it from " << message_endpoint.origin() << "\n";
+    io.err << "the notification service cannot replay what came after " << last_id << " (" << reason
+           << "); fetching it from " << message_endpoint.origin() << "\n";
     auto missed = client::fetch_after(message_endpoint, last_id, options.request.rooms,
                                       options.request.token);
     if (!missed) {
-      std::cerr << "warning: messages after " << last_id
-                << " may have been missed: " << missed.error().message << "\n";
+      io.err << "warning: messages after " << last_id
+             << " may have been missed: " << missed.error().message << "\n";
       return;
     }
     for (const auto& message : *missed) {
@@ -141,12 +140,12 @@ int run_listen(const ListenOptions& o) {
   handlers.on_status = [&](const client::SubscriberStatus& status) {
     using Kind = client::SubscriberStatus::Kind;
     if (status.kind == Kind::connecting) {
-      std::cerr << "connecting to " << endpoint.origin() << "...\n";
+      io.err << "connecting to " << endpoint.origin() << "...\n";
     } else if (status.kind == Kind::connected) {
-      std::cerr << "connected\n";
+      io.err << "connected\n";
     } else {
-      std::cerr << "reconnecting in " << seconds_text(status.delay) << " ("
-                << with_flag_hint({status.code, status.reason}) << ")\n";
+      io.err << "reconnecting in " << seconds_text(status.delay) << " ("
+             << with_flag_hint({status.code, status.reason}) << ")\n";
     }
   };
 
@@ -205,7 +204,7 @@ Command setup_listen(CLI::App& parent) {
                   "Seconds of silence (three heartbeats) after which the stream counts as dead")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
-  return {app, [options] { return run_listen(*options); }};
+  return {app, [options](const Streams& io) { return run_listen(*options, io); }};
 }
 
 }  // namespace livechat::cli

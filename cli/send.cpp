@@ -24,15 +24,15 @@ struct SendOptions {
 
 enum class Sent { ok, rejected, unreachable };
 
-int run_send(const SendOptions& o) {
+int run_send(const SendOptions& o, const Streams& io) {
   client::Publisher publisher(require_endpoint(o.url, "--url", o.cacert), o.token);
   auto send_one = [&](const std::string& text) {
     auto result = publisher.send(text, o.user, o.room);
     if (!result) {
-      std::cerr << "livechat: error: " << with_flag_hint(result.error()) << "\n";
+      io.err << "livechat: error: " << with_flag_hint(result.error()) << "\n";
       return wire::is_transport_code(result.error().code) ? Sent::unreachable : Sent::rejected;
     }
-    std::cout << result->id << "\n" << std::flush;
+    io.out << result->id << "\n" << std::flush;
     return Sent::ok;
   };
   if (o.text) {
@@ -41,7 +41,7 @@ int run_send(const SendOptions& o) {
   // No TEXT: one message per line of standard input; blank lines are skipped.
   bool all_sent = true;
   std::string line;
-  while (std::getline(std::cin, line)) {
+  while (std::getline(io.in, line)) {
     if (!line.empty() && line.back() == '\r') {
       line.pop_back();
     }
@@ -75,7 +75,7 @@ Command setup_send(CLI::App& parent) {
   app->add_option("--token", options->token,
                   "User token, when the service needs one (livechat token makes one)")
       ->envname("LIVECHAT_TOKEN");
-  return {app, [options] { return run_send(*options); }};
+  return {app, [options](const Streams& io) { return run_send(*options, io); }};
 }
 
 }  // namespace livechat::cli

@@ -29,8 +29,8 @@ struct ServeOptions {
   bool expose_notify = false;
 };
 
-int run_serve(const ServeOptions& o) {
-  setup_logging(o.common.log_level, o.common.log_format);
+int run_serve(const ServeOptions& o, const Streams& io) {
+  setup_logging(o.common.log_level, o.common.log_format, io.err);
   ensure_open_files(o.notify.max_clients + k_spare_files);
   StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);  // first: a bad --db stops it before anything listens
@@ -94,7 +94,7 @@ Command setup_serve(CLI::App& parent) {
   add_message_options(*app, options->message, false);
   add_notify_options(*app, options->notify);
   add_common_options(*app, options->common);
-  return {app, [options] { return run_serve(*options); }};
+  return {app, [options](const Streams& io) { return run_serve(*options, io); }};
 }
 
 }  // namespace livechat::cli

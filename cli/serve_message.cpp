@@ -20,8 +20,8 @@ struct ServeMessageOptions {
   int port = k_default_message_port;
 };
 
-int run_serve_message(const ServeMessageOptions& o) {
-  setup_logging(o.common.log_level, o.common.log_format);
+int run_serve_message(const ServeMessageOptions& o, const Streams& io) {
+  setup_logging(o.common.log_level, o.common.log_format, io.err);
   auto notify = require_endpoint(o.message.notify_url, "--notify-url", o.message.notify_cacert);
   StopSignals signals(!o.common.tls_cert.empty());
   auto store = open_store(o.message);
@@ -55,7 +55,7 @@ Command setup_serve_message(CLI::App& parent) {
   add_port_option(*app, "--port", options->port, "Port to listen on", "PORT");
   add_message_options(*app, options->message, true);
   add_common_options(*app, options->common);
-  return {app, [options] { return run_serve_message(*options); }};
+  return {app, [options](const Streams& io) { return run_serve_message(*options, io); }};
 }
 
 }  // namespace livechat::cli

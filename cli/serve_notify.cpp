@@ -20,8 +20,8 @@ struct ServeNotifyOptions {
   int port = k_default_notify_port;
 };
 
-int run_serve_notify(const ServeNotifyOptions& o) {
-  setup_logging(o.common.log_level, o.common.log_format);
+int run_serve_notify(const ServeNotifyOptions& o, const Streams& io) {
+  setup_logging(o.common.log_level, o.common.log_format, io.err);
   warn_if_notify_open(o.common);
   ensure_open_files(o.notify.max_clients + k_spare_files);
   StopSignals signals(!o.common.tls_cert.empty());
@@ -53,7 +53,7 @@ Command setup_serve_notify(CLI::App& parent) {
   add_notify_body_option(*app, options->notify);
   add_redis_option(*app, options->notify.redis_url);
   add_common_options(*app, options->common);
-  return {app, [options] { return run_serve_notify(*options); }};
+  return {app, [options](const Streams& io) { return run_serve_notify(*options, io); }};
 }
 
 }  // namespace livechat::cli

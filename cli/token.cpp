@@ -16,7 +16,7 @@ struct TokenOptions {
   std::string secret;
 };
 
-int run_token(const TokenOptions& o) {
+int run_token(const TokenOptions& o, const Streams& io) {
   auto ttl = wire::parse_ttl(o.ttl);
   if (!ttl) {
     throw UserError("--ttl: '" + o.ttl + "' is not a lifetime (like 90s, 30m, 24h or 7d)");
@@ -25,7 +25,7 @@ int run_token(const TokenOptions& o) {
   if (!token) {
     throw UserError(with_flag_hint(token.error()));
   }
-  std::cout << *token << "\n";
+  io.out << *token << "\n";
   return 0;
 }
 
@@ -41,7 +41,7 @@ Command setup_token(CLI::App& parent) {
   app->add_option("--secret", options->secret, "The services' --auth-secret")
       ->envname("LIVECHAT_AUTH_SECRET")
       ->required();
-  return {app, [options] { return run_token(*options); }};
+  return {app, [options](const Streams& io) { return run_token(*options, io); }};
 }
 
 }  // namespace livechat::cli

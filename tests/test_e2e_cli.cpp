@@ -1,4 +1,6 @@
 // End to end through the command line: `livechat send` and `livechat listen` against real services.
+// `listen` runs as a process of its own (it runs until stopped or signalled); every other command
+// runs in this process, through livechat_main, with its output captured.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -6,6 +8,7 @@
 #include <regex>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 
 using namespace livechat::test;
@@ -22,11 +25,11 @@ TEST_CASE("livechat send and listen", "[e2e]") {
     Child listener({LIVECHAT_BINARY, "listen", "--url", notify_url, "--count", "2"});
     REQUIRE(listener.wait_until(
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
-    auto first = run_livechat({"send", "--url", message_url, "--user", "ann", "hi"});
+    auto first = run_in_process({"send", "--url", message_url, "--user", "ann", "hi"});
     CHECK(first.code == 0);
     CHECK(std::regex_match(first.out, std::regex(R"(\d{14}\.\d{6}\n)")));
-    auto second =
-        run_livechat({"send", "--room", "ops", "line two"}, {{"MESSAGE_SERVICE_URL", message_url}});
+    auto second = run_in_process({"send", "--room", "ops", "line two"},
+                                 {{"MESSAGE_SERVICE_URL", message_url}});
     CHECK(second.code == 0);
     auto code = listener.wait_exit(10s);
     REQUIRE(code);
@@ -46,7 +49,7 @@ TEST_CASE("livechat send and listen", "[e2e]") {
     Child listener({LIVECHAT_BINARY, "listen", "--json", "--count", "3", "--url", notify_url});
     REQUIRE(listener.wait_until(
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
-    auto sent = run_livechat({"send", "--url", message_url}, {}, "one\n\ntwo\r\nthree\n");
+    auto sent = run_in_process({"send", "--url", message_url}, {}, "one\n\ntwo\r\nthree\n");
     CHECK(sent.code == 0);
     CHECK(split_lines(sent.out).size() == 3);
     REQUIRE(listener.wait_exit(10s) == 0);
@@ -60,9 +63,9 @@ TEST_CASE("livechat send and listen", "[e2e]") {
         {LIVECHAT_BINARY, "listen", "--room", "ops", "--count", "1", "--url", notify_url});
     REQUIRE(listener.wait_until(
         [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
-    REQUIRE(run_livechat({"send", "--url", message_url, "--room", "general", "not this"}).code ==
+    REQUIRE(run_in_process({"send", "--url", message_url, "--room", "general", "not this"}).code ==
             0);
-    REQUIRE(run_livechat({"send", "--url", message_url, "--room", "ops", "this"}).code == 0);
+    REQUIRE(run_in_process({"send", "--url", message_url, "--room", "ops", "this"}).code == 0);
     REQUIRE(listener.wait_exit(10s) == 0);
     auto lines = listener.out_lines();
     REQUIRE(lines.size() == 1);
@@ -70,7 +73,7 @@ TEST_CASE("livechat send and listen", "[e2e]") {
   }
 
   SECTION("a message the service refuses is one error line and exit 1") {
-    auto result = run_livechat({"send", "--url", message_url, "--room", "bad room", "hi"});
+    auto result = run_in_process({"send", "--url", message_url, "--room", "bad room", "hi"});
     CHECK(result.code == 1);
     CHECK(result.out.empty());
     CHECK(split_lines(result.err).size() == 1);
@@ -103,7 +106,7 @@ TEST_CASE("livechat command line errors", "[e2e]") {
   std::string dead_url = "http://127.0.0.1:" + std::to_string(dead);
 
   SECTION("send to a service that is not running") {
-    auto result = run_livechat({"send", "--url", dead_url, "hi"});
+    auto result = run_in_process({"send", "--url", dead_url, "hi"});
     CHECK(result.code == 1);
     CHECK(split_lines(result.err).size() == 1);
     CHECK(result.err == "livechat: error: cannot reach the message service at " + dead_url +
@@ -118,27 +121,34 @@ TEST_CASE("livechat command line errors", "[e2e]") {
   }
 
   SECTION("a malformed URL or option is one line and a non-zero exit") {
-    auto bad_url = run_livechat({"send", "--url", "ftp://x", "hi"});
+    auto bad_url = run_in_process({"send", "--url", "ftp://x", "hi"});
     CHECK(bad_url.code != 0);
     CHECK(bad_url.err.find("livechat: error: --url:") == 0);
-    auto bad_port = run_livechat({"serve", "--port", "99999"});
+    auto bad_port = run_in_process({"serve", "--port", "99999"});
     CHECK(bad_port.code != 0);
     CHECK(bad_port.err.find("livechat: error:") == 0);
-    auto no_command = run_livechat({});
+    auto no_command = run_in_process({});
     CHECK(no_command.code != 0);
+  }
+
+  SECTION("--version prints the version to stdout and exits 0") {
+    auto version = run_in_process({"--version"});
+    CHECK(version.code == 0);
+    CHECK(version.out == "livechat 0.1.0\n");
+    CHECK(version.err.empty());
   }
 
   SECTION("--help of every subcommand shows each option's default") {
     for (const char* command : {"serve", "serve-message", "serve-notify", "send", "listen"}) {
-      auto help = run_livechat({command, "--help"});
+      auto help = run_in_process({command, "--help"});
       CHECK(help.code == 0);
       CHECK(help.out.find("Usage: livechat " + std::string(command)) != std::string::npos);
     }
-    auto serve = run_livechat({"serve", "--help"}).out;
+    auto serve = run_in_process({"serve", "--help"}).out;
     CHECK(serve.find("=8080") != std::string::npos);
     CHECK(serve.find("=8081") != std::string::npos);
     CHECK(serve.find("--heartbeat FLOAT:FLOAT in [0.01 - 3600]=15 ") != std::string::npos);
-    auto message = run_livechat({"serve-message", "--help"}).out;
+    auto message = run_in_process({"serve-message", "--help"}).out;
     CHECK(message.find("http://localhost:8081") != std::string::npos);
     CHECK(message.find("NOTIFICATION_SERVICE_URL") != std::string::npos);
   }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 
@@ -123,7 +124,7 @@ TEST_CASE("logs", "[e2e]") {
   }
 
   SECTION("a bad --log-format is a one-line error") {
-    auto bad = run_livechat({"serve", "--log-format", "xml"});
+    auto bad = run_in_process({"serve", "--log-format", "xml"});
     CHECK(bad.code != 0);
     CHECK(split_lines(bad.err) ==
           std::vector<std::string>{

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/raw_connection.hpp"
 #include "tests/support/sse_client.hpp"
@@ -387,17 +388,16 @@ TEST_CASE("HTTPS: TLS 1.2 is the oldest version taken", "[e2e]") {
 TEST_CASE("bench exits 2 when messages are lost, 0 when none are", "[e2e]") {
   auto here = start_serve();
   SECTION("every message arrives: 0") {
-    auto run = run_livechat({"bench", "-n", "3", "-m", "10", "--json", "--message-url",
-                             here.url("message"), "--notify-url", here.url("notification")});
+    auto run = run_in_process({"bench", "-n", "3", "-m", "10", "--json", "--message-url",
+                               here.url("message"), "--notify-url", here.url("notification")});
     INFO("stderr: " << run.err);
     CHECK(run.code == 0);
     CHECK(json::parse(run.out)["lost"] == 0);
   }
   SECTION("streams on a service the messages never reach: 2, after the 10 s drain") {
     auto elsewhere = start_serve();
-    auto run = run_livechat({"bench", "-n", "3", "-m", "10", "--json", "--message-url",
-                             here.url("message"), "--notify-url", elsewhere.url("notification")},
-                            {}, std::nullopt, 60s);
+    auto run = run_in_process({"bench", "-n", "3", "-m", "10", "--json", "--message-url",
+                               here.url("message"), "--notify-url", elsewhere.url("notification")});
     INFO("stderr: " << run.err);
     CHECK(run.code == 2);
     auto report = json::parse(run.out);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 
@@ -239,7 +240,7 @@ TEST_CASE("options: the flag wins over the environment, which wins over the defa
         {"token", {{"--secret", "LIVECHAT_AUTH_SECRET", ""}}},
     };
     for (const auto& [command, rows] : commands) {
-      auto help = run_livechat({command, "--help"});
+      auto help = run_in_process({command, "--help"});
       REQUIRE(help.code == 0);
       for (const auto& row : rows) {
         INFO("livechat " << command << " " << row.option);
@@ -427,8 +428,8 @@ TEST_CASE("options: the flag wins over the environment, which wins over the defa
     const std::string message_url = server.url("message");
     const std::map<std::string, std::string> env = {{"LIVECHAT_USER", "ann"},
                                                     {"LIVECHAT_ROOM", "ops"}};
-    CHECK(run_livechat({"send", "--url", message_url, "from env"}, env).code == 0);
-    CHECK(run_livechat(
+    CHECK(run_in_process({"send", "--url", message_url, "from env"}, env).code == 0);
+    CHECK(run_in_process(
               {"send", "--url", message_url, "--user", "bob", "--room", "dev", "from flags"}, env)
               .code == 0);
     Child defaults({"/usr/bin/env", "-u", "LIVECHAT_USER", "-u", "LIVECHAT_ROOM", LIVECHAT_BINARY,

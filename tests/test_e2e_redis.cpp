@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/sse_client.hpp"
@@ -346,10 +347,9 @@ TEST_CASE_METHOD(WithRedis, "Redis: bench spreads its listeners over several not
   auto m = message_node(redis);
   auto n1 = notify_node(redis);
   auto n2 = notify_node(redis);
-  auto run = run_livechat(
-      {"bench", "-n", "40", "-m", "100", "--rate", "400", "--json", "--message-url",
-       m.url("message"), "--notify-url", n1.url("notification") + "," + n2.url("notification")},
-      {}, std::nullopt, 60s);
+  auto run = run_in_process({"bench", "-n", "40", "-m", "100", "--rate", "400", "--json",
+                             "--message-url", m.url("message"), "--notify-url",
+                             n1.url("notification") + "," + n2.url("notification")});
   INFO("stderr: " << run.err);
   REQUIRE(run.code == 0);
   auto report = json::parse(run.out);

@@ -10,6 +10,7 @@
 #include "client/bench/load.hpp"
 #include "client/bench/stream_pool.hpp"
 #include "client/publisher.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "wire/message.hpp"
 
@@ -108,9 +109,8 @@ TEST_CASE("2,000 concurrent streams", "[e2e]") {
 TEST_CASE("bench against a real server", "[e2e]") {
   LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
   auto run =
-      run_livechat({"bench", "-n", "50", "-m", "200", "--rate", "400", "--json", "--message-url",
-                    server.url("message"), "--notify-url", server.url("notification")},
-                   {}, std::nullopt, 60s);
+      run_in_process({"bench", "-n", "50", "-m", "200", "--rate", "400", "--json", "--message-url",
+                      server.url("message"), "--notify-url", server.url("notification")});
   INFO("stderr: " << run.err);
   REQUIRE(run.code == 0);
   auto report = json::parse(run.out);
@@ -126,11 +126,10 @@ TEST_CASE("bench against a real server", "[e2e]") {
 TEST_CASE("bench against a server through --events-url and --publish-url", "[e2e]") {
   // livechat's own endpoints, driven as a foreign server: raw data, connected on the 200 head.
   LivechatServer server({"serve", "--port", "0", "--notify-port", "0"});
-  auto run = run_livechat({"bench", "-n", "20", "-m", "100", "--rate", "400", "--json",
-                           "--events-url", server.url("notification") + "/events?room=foreign",
-                           "--publish-url", server.url("message") + "/messages", "--publish-body",
-                           R"({"content":"{content}","room":"foreign"})"},
-                          {}, std::nullopt, 60s);
+  auto run = run_in_process({"bench", "-n", "20", "-m", "100", "--rate", "400", "--json",
+                             "--events-url", server.url("notification") + "/events?room=foreign",
+                             "--publish-url", server.url("message") + "/messages", "--publish-body",
+                             R"({"content":"{content}","room":"foreign"})"});
   INFO("stderr: " << run.err);
   REQUIRE(run.code == 0);
   auto report = json::parse(run.out);
@@ -143,8 +142,8 @@ TEST_CASE("bench against a server through --events-url and --publish-url", "[e2e
 }
 
 TEST_CASE("bench without a notification service", "[e2e]") {
-  auto run = run_livechat({"bench", "-n", "5", "-m", "5", "--notify-url",
-                           "http://127.0.0.1:" + std::to_string(free_port())});
+  auto run = run_in_process({"bench", "-n", "5", "-m", "5", "--notify-url",
+                             "http://127.0.0.1:" + std::to_string(free_port())});
   CHECK(run.code == 1);
   CHECK(run.err.rfind("livechat: error: no stream opened to the notification service", 0) == 0);
   CHECK(run.out.empty());

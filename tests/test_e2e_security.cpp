@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 #include "wire/token.hpp"
@@ -166,8 +167,8 @@ TEST_CASE("user tokens", "[e2e]") {
   LivechatServer server({"serve", "--port", "0", "--notify-port", "0", "--auth-secret", secret});
   int message = server.port("message");
   int notify = server.port("notification");
-  auto minted =
-      run_livechat({"token", "--user", "alice", "--ttl", "1h"}, {{"LIVECHAT_AUTH_SECRET", secret}});
+  auto minted = run_in_process({"token", "--user", "alice", "--ttl", "1h"},
+                               {{"LIVECHAT_AUTH_SECRET", secret}});
   REQUIRE(minted.code == 0);
   const std::string alice = split_lines(minted.out).at(0);
   httplib::Client client("127.0.0.1", message);
@@ -286,11 +287,11 @@ TEST_CASE("user tokens", "[e2e]") {
       auto health = notify_client.Get("/health");
       return health && json::parse(health->body)["clients"] == 1;
     }));
-    auto sent = run_livechat({"send", "--url", server.url("message"), "--token", alice, "hello"});
+    auto sent = run_in_process({"send", "--url", server.url("message"), "--token", alice, "hello"});
     REQUIRE(sent.code == 0);
     CHECK(listen.wait_exit(10s) == 0);
     CHECK(json::parse(listen.out_lines().at(0))["user"] == "alice");
-    auto refused = run_livechat({"send", "--url", server.url("message"), "no token"});
+    auto refused = run_in_process({"send", "--url", server.url("message"), "no token"});
     CHECK(refused.code == 1);
     CHECK(refused.err.find("token") != std::string::npos);
     auto unheard = run_livechat({"listen", "--url", server.url("notification"), "--count", "1"});
@@ -299,10 +300,10 @@ TEST_CASE("user tokens", "[e2e]") {
   }
 
   SECTION("livechat token: a lifetime it cannot read, or no secret, is a one-line error") {
-    auto bad_ttl = run_livechat({"token", "--user", "alice", "--ttl", "1w", "--secret", "s"});
+    auto bad_ttl = run_in_process({"token", "--user", "alice", "--ttl", "1w", "--secret", "s"});
     CHECK(bad_ttl.code != 0);
     CHECK(bad_ttl.err.find("--ttl") != std::string::npos);
-    auto no_secret = run_livechat({"token", "--user", "alice"});
+    auto no_secret = run_in_process({"token", "--user", "alice"});
     CHECK(no_secret.code != 0);
     CHECK(split_lines(no_secret.err).size() == 1);
   }

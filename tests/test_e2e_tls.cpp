@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 
 using namespace livechat::test;
@@ -133,8 +134,8 @@ TEST_CASE_METHOD(
   std::vector<std::string> sent;
   for (int i = 0; i < 20; ++i) {
     auto result =
-        run_livechat({"send", "--url", "https://localhost:" + std::to_string(message_port),
-                      "--cacert", certificate.cert, "over TLS " + std::to_string(i)});
+        run_in_process({"send", "--url", "https://localhost:" + std::to_string(message_port),
+                        "--cacert", certificate.cert, "over TLS " + std::to_string(i)});
     REQUIRE(result.code == 0);
     sent.push_back(split_lines(result.out).at(0));
   }
@@ -152,11 +153,10 @@ TEST_CASE_METHOD(
     "[e2e]") {
   LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
                          "--tls-cert", certificate.cert, "--tls-key", certificate.key});
-  auto run = run_livechat({"bench", "-n", "30", "-m", "50", "--rate", "400", "--json",
-                           "--message-url", https_url(server.port("message")), "--notify-url",
-                           "https://localhost:" + std::to_string(server.port("notification")),
-                           "--cacert", certificate.cert},
-                          {}, std::nullopt, 60s);
+  auto run = run_in_process({"bench", "-n", "30", "-m", "50", "--rate", "400", "--json",
+                             "--message-url", https_url(server.port("message")), "--notify-url",
+                             "https://localhost:" + std::to_string(server.port("notification")),
+                             "--cacert", certificate.cert});
   INFO("stderr: " << run.err);
   REQUIRE(run.code == 0);
   auto report = json::parse(run.out);
@@ -164,9 +164,9 @@ TEST_CASE_METHOD(
   CHECK(report["received"] == 30 * 50);
   CHECK(report["lost"] == 0);
   CHECK(report["out_of_order"] == 0);
-  auto untrusted = run_livechat({"bench", "-n", "2", "-m", "1", "--message-url",
-                                 https_url(server.port("message")), "--notify-url",
-                                 https_url(server.port("notification"))});
+  auto untrusted = run_in_process({"bench", "-n", "2", "-m", "1", "--message-url",
+                                   https_url(server.port("message")), "--notify-url",
+                                   https_url(server.port("notification"))});
   CHECK(untrusted.code != 0);
   CHECK(untrusted.err.find("not trusted") != std::string::npos);
   CHECK(untrusted.err.find("running?") == std::string::npos);
@@ -330,12 +330,12 @@ TEST_CASE_METHOD(Certified, "HTTPS: mistakes are one clear line or a JSON answer
   LivechatServer server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0",
                          "--tls-cert", certificate.cert, "--tls-key", certificate.key});
   const int port = server.port("message");
-  auto untrusted = run_livechat({"send", "--url", https_url(port), "hi"});
+  auto untrusted = run_in_process({"send", "--url", https_url(port), "hi"});
   CHECK(untrusted.code == 1);
   REQUIRE(split_lines(untrusted.err).size() == 1);
   CHECK(untrusted.err.find("not trusted") != std::string::npos);
   CHECK(untrusted.err.find("running?") == std::string::npos);
-  auto wrong_ca = run_livechat({"send", "--url", https_url(port), "--cacert", other.cert, "hi"});
+  auto wrong_ca = run_in_process({"send", "--url", https_url(port), "--cacert", other.cert, "hi"});
   CHECK(wrong_ca.code == 1);
   CHECK(wrong_ca.err.find("not trusted") != std::string::npos);
 
@@ -347,11 +347,11 @@ TEST_CASE_METHOD(Certified, "HTTPS: mistakes are one clear line or a JSON answer
         std::string::npos);
 
   LivechatServer plain_server({"serve", "--db", ":memory:", "--port", "0", "--notify-port", "0"});
-  auto not_tls = run_livechat({"send", "--url", https_url(plain_server.port("message")), "hi"});
+  auto not_tls = run_in_process({"send", "--url", https_url(plain_server.port("message")), "hi"});
   CHECK(not_tls.code == 1);
   CHECK(not_tls.err.find("TLS") != std::string::npos);
   auto no_file =
-      run_livechat({"send", "--url", https_url(port), "--cacert", dir.file("x.pem"), "hi"});
+      run_in_process({"send", "--url", https_url(port), "--cacert", dir.file("x.pem"), "hi"});
   CHECK(no_file.code != 0);
   CHECK(no_file.err.find("--cacert") != std::string::npos);
 }
