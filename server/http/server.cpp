@@ -301,7 +301,7 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
     if (!*head) {
       const auto& error = head->error();
       spdlog::debug("request rejected before it was read: {}", error.message);
-      std::string reply = closing_error_reply(error, allowed_origin(""));
+      std::string reply = closing_error_reply(error, allowed_origin(m_options.allowed_origins, ""));
       [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
       return false;
     }
@@ -333,17 +333,6 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
   return true;
 }
 
-std::string HttpServer::allowed_origin(std::string_view origin) const {
-  const auto& allowed = m_options.allowed_origins;
-  if (std::find(allowed.begin(), allowed.end(), "*") != allowed.end()) {
-    return "*";
-  }
-  if (!origin.empty() && std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) {
-    return std::string(origin);
-  }
-  return {};
-}
-
 void HttpServer::reject_body(ConnectionStream& stream, const wire::RequestHead& request) {
   const auto started = std::chrono::steady_clock::now();
   const wire::ApiError error{wire::ApiErrorKind::too_large, "request body too large"};
@@ -351,7 +340,8 @@ void HttpServer::reject_body(ConnectionStream& stream, const wire::RequestHead& 
   if (m_on_rejected) {
     m_on_rejected(request.method, path, error);
   }
-  std::string reply = closing_error_reply(error, allowed_origin(request.origin));
+  std::string reply =
+      closing_error_reply(error, allowed_origin(m_options.allowed_origins, request.origin));
   [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
   observe(request.method, path,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
