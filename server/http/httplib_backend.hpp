@@ -163,4 +163,9 @@ void add_cors_headers(const httplib::Request& request, httplib::Response& respon
 // Adds the headers every answer carries: no MIME sniffing, no Referer sent on from a page.
 void add_security_headers(httplib::Response& response);
 
+// Returns a whole HTTP response carrying an error, for the answers written outside cpp-httplib
+// (to requests rejected before it reads them); the connection closes after it. `allow_origin`
+// is the Access-Control-Allow-Origin to send, if any.
+std::string closing_error_reply(const wire::ApiError& error, std::string_view allow_origin = {});
+
 }  // namespace livechat::server::http
