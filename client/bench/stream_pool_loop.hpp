@@ -93,7 +93,6 @@ class StreamPool::Loop {
   void fail(std::size_t local, int status, const std::string& reason);
   void end_stream(std::size_t local, const std::string& reason);
 
-
   const StreamPoolConfig& m_config;
   StreamHandler& m_handler;
   Counters& m_counters;
