@@ -1,5 +1,7 @@
 #include "cli/json_log.hpp"
 
+#include <spdlog/formatter.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -7,6 +9,14 @@
 #include "wire/id.hpp"
 
 namespace livechat::cli {
+namespace {
+
+// Formats each log record as one line of JSON.
+class JsonLogFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
+  std::unique_ptr<spdlog::formatter> clone() const override;
+};
 
 void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
   using namespace std::chrono;
@@ -23,6 +33,12 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
 }
 
 std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const {
+  return std::make_unique<JsonLogFormatter>();
+}
+
+}  // namespace
+
+std::unique_ptr<spdlog::formatter> make_json_log_formatter() {
   return std::make_unique<JsonLogFormatter>();
 }
 

@@ -1,16 +1,15 @@
 #pragma once
 
-#include <spdlog/formatter.h>
-
 #include <memory>
+
+namespace spdlog {
+class formatter;
+}  // namespace spdlog
 
 namespace livechat::cli {
 
-// Formats each log record as one line of JSON: {"time":"...Z","level":"info","message":"..."}.
-class JsonLogFormatter final : public spdlog::formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
-  std::unique_ptr<spdlog::formatter> clone() const override;
-};
+// Returns a formatter that writes each log record as one line of JSON:
+// {"time":"...Z","level":"info","message":"..."}.
+std::unique_ptr<spdlog::formatter> make_json_log_formatter();
 
 }  // namespace livechat::cli

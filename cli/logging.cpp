@@ -19,7 +19,7 @@ void setup_logging(const std::string& level, const std::string& format, std::ost
                     : std::make_shared<spdlog::logger>(
                           "livechat", std::make_shared<spdlog::sinks::ostream_sink_mt>(err, true));
   if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonLogFormatter>());
+    logger->set_formatter(make_json_log_formatter());
   } else {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   }

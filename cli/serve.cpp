@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <memory>
+#include <string>
 
 #include "cli/addresses.hpp"
 #include "cli/command.hpp"
@@ -29,6 +30,12 @@ struct ServeOptions {
   bool expose_notify = false;
 };
 
+// Returns the URL of a service of this process on `port`, as seen from this machine.
+std::string local_url(const CommonOptions& common, int port) {
+  return std::string(common.tls_cert.empty() ? "http" : "https") +
+         "://localhost:" + std::to_string(port);
+}
+
 int run_serve(const ServeOptions& o, const Streams& io) {
   setup_logging(o.common.log_level, o.common.log_format, io.err);
   ensure_open_files(o.notify.max_clients + k_spare_files);
@@ -53,17 +60,14 @@ int run_serve(const ServeOptions& o, const Streams& io) {
 
   server::service::HubNotifier notifier(hub);  // in process: no HTTP hop between the two
   MessageOptions message = o.message;
-  message.public_notify_url = o.public_notify_url.empty()
-                                  ? std::string(o.common.tls_cert.empty() ? "http" : "https") +
-                                        "://localhost:" + std::to_string(notify_port)
-                                  : o.public_notify_url;
+  message.public_notify_url =
+      o.public_notify_url.empty() ? local_url(o.common, notify_port) : o.public_notify_url;
   server::service::MessageService message_service(*store, feed ? nullptr : &notifier,
                                                   message_service_options(message, o.common));
   server::http::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
   message_service.add_routes(message_http);
   int port = start_or_throw(message_http, "message service");
-  spdlog::info("chat page at {}://localhost:{}/", o.common.tls_cert.empty() ? "http" : "https",
-               port);
+  spdlog::info("chat page at {}/", local_url(o.common, port));
 
   spdlog::info("{} received, stopping",
                signals.wait(tls_reloader(o.common.tls_cert, o.common.tls_key,

@@ -84,6 +84,12 @@ TEST_CASE("server::service::ChatPage") {
     }
   }
 
+  SECTION("a name that only starts like a loopback address is no loopback notification URL") {
+    server::service::ChatPage page(www::index_html(), "http://127.evil.example:8081");
+    CHECK(directive(page.content_security_policy("192.168.1.5:8080"), "connect-src") ==
+          "'self' http://127.evil.example:8081 https://127.evil.example:8081");
+  }
+
   SECTION("no notification URL can close the configuration's <script> element") {
     server::service::ChatPage page(www::index_html(),
                                    "http://x.example/</script><script>alert(1)//");

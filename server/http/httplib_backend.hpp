@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/http/server.hpp"
 #include "wire/http_head.hpp"
@@ -149,5 +150,22 @@ ConnectionStream* current_stream();
 // Returns the error a request that could not be read gets: the limit it broke on the calling
 // thread's connection, if it broke one, or else the error of `status`.
 wire::ApiError request_error(int status);
+
+// Returns the Access-Control-Allow-Origin an answer to `origin` gets under `allowed_origins`
+// ("*" for any), or "" for none.
+std::string allowed_origin(const std::vector<std::string>& allowed_origins,
+                           std::string_view origin);
+
+// Adds the CORS headers a browser needs to read a response from another origin.
+void add_cors_headers(const httplib::Request& request, httplib::Response& response,
+                      const std::vector<std::string>& allowed_origins);
+
+// Adds the headers every answer carries: no MIME sniffing, no Referer sent on from a page.
+void add_security_headers(httplib::Response& response);
+
+// Returns a whole HTTP response carrying an error, for the answers written outside cpp-httplib
+// (to requests rejected before it reads them); the connection closes after it. `allow_origin`
+// is the Access-Control-Allow-Origin to send, if any.
+std::string closing_error_reply(const wire::ApiError& error, std::string_view allow_origin = {});
 
 }  // namespace livechat::server::http

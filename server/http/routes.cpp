@@ -191,21 +191,28 @@ void HttpServer::close_after(httplib::Response& response) {
   }
 }
 
+std::string allowed_origin(const std::vector<std::string>& allowed_origins,
+                           std::string_view origin) {
+  if (std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end()) {
+    return "*";
+  }
+  if (!origin.empty() &&
+      std::find(allowed_origins.begin(), allowed_origins.end(), origin) != allowed_origins.end()) {
+    return std::string(origin);
+  }
+  return {};
+}
+
 void add_cors_headers(const httplib::Request& request, httplib::Response& response,
                       const std::vector<std::string>& allowed_origins) {
   if (response.has_header("Access-Control-Allow-Origin")) {
     return;
   }
-  bool any =
-      std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end();
-  if (any) {
-    response.set_header("Access-Control-Allow-Origin", "*");
-  } else {
-    auto origin = request.get_header_value("Origin");
-    if (!origin.empty() && std::find(allowed_origins.begin(), allowed_origins.end(), origin) !=
-                               allowed_origins.end()) {
-      response.set_header("Access-Control-Allow-Origin", origin);
-    }
+  std::string allowed = allowed_origin(allowed_origins, request.get_header_value("Origin"));
+  if (!allowed.empty()) {
+    response.set_header("Access-Control-Allow-Origin", allowed);
+  }
+  if (allowed != "*") {
     response.set_header("Vary", "Origin");
   }
   response.set_header("Access-Control-Expose-Headers", "Retry-After");

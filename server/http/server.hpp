@@ -213,8 +213,6 @@ class HttpServer {
   void reject_body(ConnectionStream& stream, const wire::RequestHead& request);
   // Adds a request's time to the latency histogram of its method and path.
   void observe(const std::string& method, const std::string& path, double seconds);
-  // Returns the Access-Control-Allow-Origin an answer to `origin` gets, or "" for none.
-  std::string allowed_origin(std::string_view origin) const;
   // Answers a request cut off by a limit before cpp-httplib could answer it.
   void answer_breach(ConnectionStream& stream);
   // Does the TLS handshake within the request timeout; null if it failed (the socket stays open).
@@ -248,13 +246,6 @@ class HttpServer {
   std::map<int, std::uint64_t> m_open;  // socket -> its cookie
   std::chrono::steady_clock::time_point m_last_emfile_warning;
 };
-
-// Adds the CORS headers a browser needs to read a response from another origin.
-void add_cors_headers(const httplib::Request& request, httplib::Response& response,
-                      const std::vector<std::string>& allowed_origins);
-
-// Adds the headers every answer carries: no MIME sniffing, no Referer sent on from a page.
-void add_security_headers(httplib::Response& response);
 
 // Answers with livechat's JSON error body and the status that goes with it; a 401 also asks
 // for a Bearer token (WWW-Authenticate).

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "wire/auth.hpp"
+
 namespace livechat::server::service {
 namespace {
 
@@ -42,8 +44,10 @@ std::string block_sources(std::string_view html, std::string_view tag) {
   return sources.empty() ? "'none'" : sources;
 }
 
+// Tells whether a host names this machine only (0.0.0.0 too: a service listening on every
+// address), so that a browser reaches it on the host it asked the page from instead.
 bool is_loopback(std::string_view host) {
-  return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0";
+  return wire::is_loopback_host(host) || host == "0.0.0.0";
 }
 
 // Returns the host name of a Host header, in lower case, or nothing when it is not a plain name or
