@@ -40,7 +40,7 @@ bool is_local(const std::string& host) {
 struct alignas(64) LoopTally {
   LatencyRecorder latency;
   std::string last_id;  // every listener gets the same message in turn: parse its id once
-  std::optional<std::int64_t> last_accepted;
+  std::optional<std::int64_t> last_stored;
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::int64_t> last_delivery_ns{0};
 };
@@ -79,9 +79,9 @@ class BenchListener : public StreamHandler {
     auto& l = *m_loops[loop];
     if (!m_foreign && event.id != l.last_id) {
       l.last_id = event.id;
-      l.last_accepted = wire::parse_id(event.id);
+      l.last_stored = wire::parse_id(event.id);
     }
-    auto order = l.last_accepted ? static_cast<std::uint64_t>(*l.last_accepted) : payload->seq;
+    auto order = l.last_stored ? static_cast<std::uint64_t>(*l.last_stored) : payload->seq;
     if (m_tally.record(index, payload->seq, order)) {
       std::int64_t now_ns = nanos(received);
       l.latency.record(static_cast<std::uint64_t>(

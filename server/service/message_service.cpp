@@ -84,7 +84,7 @@ void MessageService::count_rejection(const wire::ApiError& error) {
 
 void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpServer& http) const {
   text.counter("livechat_messages_accepted_total", "Messages stored and answered 201",
-               static_cast<double>(m_accepted.load()));
+               static_cast<double>(m_stored.load()));
   text.declare("livechat_messages_rejected_total", "Posts rejected, by the error's code",
                "counter");
   {
@@ -157,7 +157,7 @@ void MessageService::add_routes(http::HttpServer& http) {
                  {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
           return;
         }
-        ++m_accepted;
+        ++m_stored;
         http::send_json(res, 201, wire::stored_json(*message));
       },
       // A body too large or too slow to read is a rejected post too.
@@ -205,7 +205,7 @@ void MessageService::add_routes(http::HttpServer& http) {
     nlohmann::json body = {
         {"status", !store.reachable ? "unavailable" : (writable ? "ok" : "degraded")},
         {"service", "message"},
-        {"accepted", m_accepted.load()},
+        {"accepted", m_stored.load()},
         {"rejected", m_rejected.load()},
         {"stored", m_store.size()},
         {"store", m_store.kind()},
