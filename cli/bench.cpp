@@ -10,6 +10,7 @@
 
 #include "cli/addresses.hpp"
 #include "cli/command.hpp"
+#include "cli/units.hpp"
 #include "client/bench/load.hpp"
 #include "wire/message.hpp"
 
@@ -17,19 +18,19 @@ namespace livechat::cli {
 namespace {
 
 struct BenchOptions {
-  std::size_t listeners = 100;
-  std::size_t messages = 1'000;
-  double rate = 100;
-  std::size_t publishers = 1;
+  std::size_t listeners = client::bench::BenchConfig{}.listeners;
+  std::size_t messages = client::bench::BenchConfig{}.messages;
+  double rate = client::bench::BenchConfig{}.rate;
+  std::size_t publishers = client::bench::BenchConfig{}.publishers;
   std::string message_url = k_default_message_url;
   std::vector<std::string> notify_urls = {k_default_notify_url};
-  std::string room = "bench";
-  std::size_t payload_bytes = 0;
-  double timeout_seconds = 120;
+  std::string room = client::bench::BenchConfig{}.room;
+  std::size_t payload_bytes = client::bench::BenchConfig{}.payload_bytes;
+  double timeout_seconds = seconds(client::bench::BenchConfig{}.time_limit);
   bool json = false;
   std::string events_url;   // a foreign server's SSE stream; empty: livechat's
   std::string publish_url;  // a foreign server's publish endpoint; empty: livechat's
-  std::string publish_body{client::bench::k_default_publish_body};
+  std::string publish_body = client::bench::BenchConfig{}.publish_body;
   std::string cacert;
 };
 
@@ -170,7 +171,6 @@ int run_bench(const BenchOptions& o, const Streams& io) {
   config.rate = o.rate;
   config.publishers = o.publishers;
   config.message_endpoint = require_endpoint(o.message_url, "--message-url", o.cacert);
-  config.notify_endpoints.clear();
   for (const auto& url : o.notify_urls) {
     config.notify_endpoints.push_back(require_endpoint(url, "--notify-url", o.cacert));
   }

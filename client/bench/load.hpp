@@ -33,9 +33,9 @@ struct BenchConfig {
   std::size_t messages = 1'000;
   double rate = 100;  // messages per second; 0: as fast as the publishers go
   std::size_t publishers = 1;
-  wire::Endpoint message_endpoint{"http", "localhost", 8080, "", ""};
+  wire::Endpoint message_endpoint;  // the message service to publish to
   // Listeners are spread over these notification services in turn (nodes of one deployment).
-  std::vector<wire::Endpoint> notify_endpoints{{"http", "localhost", 8081, "", ""}};
+  std::vector<wire::Endpoint> notify_endpoints;
   std::string room = "bench";
   // Each message's content is padded with spaces and 'x' to this many bytes (0: no padding).
   std::size_t payload_bytes = 0;

@@ -54,6 +54,16 @@ wire::Result<store::HistoryQuery, wire::ApiError> parse_history(const httplib::R
 
 }  // namespace
 
+double MessageServiceOptions::burst() const { return rate_burst > 0 ? rate_burst : 2 * rate_limit; }
+
+std::size_t MessageServiceOptions::body_limit() const {
+  if (max_body_bytes != 0) {
+    return max_body_bytes;
+  }
+  return std::max<std::size_t>(http::HttpServerOptions{}.max_body_bytes,
+                               2 * limits.max_content_bytes + 64 * 1024);
+}
+
 MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
                                MessageServiceOptions options)
     : m_store(store),
@@ -62,7 +72,7 @@ MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
       m_page(m_options.page_html, m_options.public_notify_url),
       m_outbox(store, notifier) {
   if (m_options.rate_limit > 0) {
-    m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.rate_burst);
+    m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.burst());
   }
 }
 

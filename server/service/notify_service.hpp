@@ -43,6 +43,10 @@ struct NotifyServiceOptions {
   // by more than this is rejected: one id far in the future would sort after every real message.
   // A minute covers clocks that NTP keeps in step.
   std::chrono::seconds max_id_lead{60};
+  // The largest POST /notify body taken, in bytes: a batch from the message service holds at
+  // most 256 notifications and 512 KiB of content (HttpNotifierOptions), which stays under
+  // 3.5 MiB even when every byte is escaped as JSON (\u0000, six bytes).
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
 };
 
 // The real-time side: SSE streams from a hub (resumed with Last-Event-ID), /notify to publish
