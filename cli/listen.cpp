@@ -163,11 +163,10 @@ int run_listen(const ListenOptions& o, const Streams& io) {
                             : "";
   switch (end.kind) {
     case Kind::unreachable:
-      throw UserError(
-          with_flag_hint({end.code, "cannot reach the notification service at " +
-                                        endpoint.origin() + " (" + end.detail + ")" +
-                                        wire::running_hint(end.detail, "serve-notify")}) +
-          retried);
+      throw UserError(with_flag_hint({end.code, "cannot reach the notification service at " +
+                                                    endpoint.origin() + " (" + end.detail + ")"},
+                                     Service::notify) +
+                      retried);
     case Kind::rejected:
       throw UserError("the notification service rejected the stream (HTTP " +
                       std::to_string(end.status) + "): " + end.detail + retried);

@@ -30,7 +30,7 @@ int run_send(const SendOptions& o, const Streams& io) {
   auto send_one = [&](const std::string& text) {
     auto result = publisher.send(text, o.user, o.room);
     if (!result) {
-      io.err << "livechat: error: " << with_flag_hint(result.error()) << "\n";
+      io.err << "livechat: error: " << with_flag_hint(result.error(), Service::message) << "\n";
       return wire::is_transport_code(result.error().code) ? Sent::unreachable : Sent::rejected;
     }
     io.out << result->id << "\n" << std::flush;

@@ -44,7 +44,7 @@ struct MessageServiceOptions {
   // Posts a second per client address (token bucket), with bursts of `rate_burst`; 0: no limit.
   double rate_limit = 0;
   double rate_burst = 0;  // 0: twice the rate
-  // Users then need a token signed with it (livechat token) to post and read; empty: no auth.
+  // Users then need a token signed with it (wire/token.hpp) to post and read; empty: no auth.
   std::string auth_secret;
   // The largest request body taken, in bytes; 0: room for the largest content escaped as JSON.
   std::size_t max_body_bytes = 0;

@@ -36,8 +36,8 @@ struct NotifyServiceOptions {
   std::size_t max_streams_per_client = 1'000;
   // POST /notify then needs "Authorization: Bearer <token>"; empty: anyone who reaches it.
   std::string notify_token;
-  // Serves POST /notify; off, the route answers a JSON 404 without reading a body (livechat
-  // serve hands messages over in memory and needs no door for them).
+  // Serves POST /notify; off, the route answers a JSON 404 without reading a body (both services
+  // in one process hand messages over in memory and need no door for them).
   bool notify_route = true;
   // A notification whose id is a timestamp (YYYYMMDDhhmmss.ffffff) later than this node's clock
   // by more than this is rejected: one id far in the future would sort after every real message.
