@@ -12,8 +12,10 @@ namespace livechat::cli {
 
 inline constexpr int k_default_message_port = 8080;
 inline constexpr int k_default_notify_port = 8081;
-inline constexpr const char* k_default_message_url = "http://localhost:8080";
-inline constexpr const char* k_default_notify_url = "http://localhost:8081";
+inline const std::string k_default_message_url =
+    "http://localhost:" + std::to_string(k_default_message_port);
+inline const std::string k_default_notify_url =
+    "http://localhost:" + std::to_string(k_default_notify_port);
 
 // Parses --redis, or throws a UserError that says what is wrong with it.
 wire::RedisAddress require_redis(const std::string& url);

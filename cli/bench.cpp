@@ -10,6 +10,8 @@
 
 #include "cli/addresses.hpp"
 #include "cli/command.hpp"
+#include "cli/flag_hints.hpp"
+#include "cli/units.hpp"
 #include "client/bench/load.hpp"
 #include "wire/message.hpp"
 
@@ -17,19 +19,19 @@ namespace livechat::cli {
 namespace {
 
 struct BenchOptions {
-  std::size_t listeners = 100;
-  std::size_t messages = 1'000;
-  double rate = 100;
-  std::size_t publishers = 1;
+  std::size_t listeners = client::bench::BenchConfig{}.listeners;
+  std::size_t messages = client::bench::BenchConfig{}.messages;
+  double rate = client::bench::BenchConfig{}.rate;
+  std::size_t publishers = client::bench::BenchConfig{}.publishers;
   std::string message_url = k_default_message_url;
   std::vector<std::string> notify_urls = {k_default_notify_url};
-  std::string room = "bench";
-  std::size_t payload_bytes = 0;
-  double timeout_seconds = 120;
+  std::string room = client::bench::BenchConfig{}.room;
+  std::size_t payload_bytes = client::bench::BenchConfig{}.payload_bytes;
+  double timeout_seconds = seconds(client::bench::BenchConfig{}.time_limit);
   bool json = false;
   std::string events_url;   // a foreign server's SSE stream; empty: livechat's
   std::string publish_url;  // a foreign server's publish endpoint; empty: livechat's
-  std::string publish_body{client::bench::k_default_publish_body};
+  std::string publish_body = client::bench::BenchConfig{}.publish_body;
   std::string cacert;
 };
 
@@ -70,7 +72,24 @@ std::string progress_line(const client::bench::BenchProgress& p, std::size_t lis
          std::to_string(p.received) + "/" + std::to_string(p.expected) + " delivered";
 }
 
-nlohmann::json report_json(const client::bench::BenchReport& r) {
+// The services a run's errors are about: livechat's, unless it was pointed at foreign URLs.
+struct BenchServices {
+  Service streams = Service::notify;
+  Service publishing = Service::message;
+
+  // Returns the service a run that measured nothing failed on.
+  Service of(client::bench::BenchFailure::Side side) const {
+    using Side = client::bench::BenchFailure::Side;
+    return side == Side::streams ? streams : side == Side::publishing ? publishing : Service::none;
+  }
+};
+
+BenchServices bench_services(const BenchOptions& o) {
+  return {o.events_url.empty() ? Service::notify : Service::none,
+          o.publish_url.empty() ? Service::message : Service::none};
+}
+
+nlohmann::json report_json(const client::bench::BenchReport& r, const BenchServices& services) {
   const auto& d = r.deliveries;
   nlohmann::json server = nullptr;
   if (r.server) {
@@ -83,12 +102,12 @@ nlohmann::json report_json(const client::bench::BenchReport& r) {
       {"listeners", r.listeners},
       {"connected", r.connected},
       {"connect_failed", r.connect_failed},
-      {"connect_error", r.connect_error},
+      {"connect_error", with_flag_hint(r.connect_error)},
       {"connect_seconds", r.connect_seconds},
       {"messages", r.messages},
       {"published", r.published},
       {"publish_errors", r.publish_errors},
-      {"publish_error", r.publish_error},
+      {"publish_error", with_flag_hint(r.publish_error, services.publishing)},
       {"publish_seconds", r.publish_seconds},
       {"publish_rate", r.publish_rate},
       {"publish_rtt_ms",
@@ -170,7 +189,6 @@ int run_bench(const BenchOptions& o, const Streams& io) {
   config.rate = o.rate;
   config.publishers = o.publishers;
   config.message_endpoint = require_endpoint(o.message_url, "--message-url", o.cacert);
-  config.notify_endpoints.clear();
   for (const auto& url : o.notify_urls) {
     config.notify_endpoints.push_back(require_endpoint(url, "--notify-url", o.cacert));
   }
@@ -195,24 +213,25 @@ int run_bench(const BenchOptions& o, const Streams& io) {
   if (live) {
     io.err << "\r\033[K" << std::flush;
   }
+  const auto services = bench_services(o);
   if (!result) {
-    throw UserError(result.error().message);
+    throw UserError(with_flag_hint(result.error().error, services.of(result.error().side)));
   }
   const auto& report = *result;
   if (o.json) {
-    io.out << report_json(report).dump() << "\n" << std::flush;
+    io.out << report_json(report, services).dump() << "\n" << std::flush;
   } else {
     print_human(report, io.out);
   }
   if (report.connect_failed > 0) {
     throw UserError(std::to_string(report.connect_failed) + " of " +
                     std::to_string(report.listeners) +
-                    " streams did not connect: " + report.connect_error);
+                    " streams did not connect: " + with_flag_hint(report.connect_error));
   }
   if (report.publish_errors > 0) {
     throw UserError(std::to_string(report.publish_errors) + " of " +
-                    std::to_string(report.messages) +
-                    " messages were not published: " + report.publish_error);
+                    std::to_string(report.messages) + " messages were not published: " +
+                    with_flag_hint(report.publish_error, services.publishing));
   }
   if (report.timed_out) {
     throw UserError("the run did not finish within --timeout " + fixed(o.timeout_seconds, 0) +

@@ -14,6 +14,7 @@
 #include "cli/command.hpp"
 #include "cli/flag_hints.hpp"
 #include "cli/stop_signals.hpp"
+#include "cli/units.hpp"
 #include "client/history.hpp"
 #include "client/subscriber.hpp"
 #include "wire/http_client.hpp"
@@ -31,7 +32,7 @@ struct ListenOptions {
   std::size_t count = 0;
   bool json = false;
   std::optional<unsigned> max_retries;
-  double idle_timeout_seconds = 45.0;
+  double idle_timeout_seconds = seconds(client::StreamRequest{}.idle_timeout);
   std::string token;
   std::string cacert;
 };
@@ -162,11 +163,10 @@ int run_listen(const ListenOptions& o, const Streams& io) {
                             : "";
   switch (end.kind) {
     case Kind::unreachable:
-      throw UserError(
-          with_flag_hint({end.code, "cannot reach the notification service at " +
-                                        endpoint.origin() + " (" + end.detail + ")" +
-                                        wire::running_hint(end.detail, "serve-notify")}) +
-          retried);
+      throw UserError(with_flag_hint({end.code, "cannot reach the notification service at " +
+                                                    endpoint.origin() + " (" + end.detail + ")"},
+                                     Service::notify) +
+                      retried);
     case Kind::rejected:
       throw UserError("the notification service rejected the stream (HTTP " +
                       std::to_string(end.status) + "): " + end.detail + retried);

@@ -9,6 +9,7 @@
 #include "cli/flag_hints.hpp"
 #include "client/publisher.hpp"
 #include "wire/http_client.hpp"
+#include "wire/message.hpp"
 
 namespace livechat::cli {
 namespace {
@@ -29,7 +30,7 @@ int run_send(const SendOptions& o, const Streams& io) {
   auto send_one = [&](const std::string& text) {
     auto result = publisher.send(text, o.user, o.room);
     if (!result) {
-      io.err << "livechat: error: " << with_flag_hint(result.error()) << "\n";
+      io.err << "livechat: error: " << with_flag_hint(result.error(), Service::message) << "\n";
       return wire::is_transport_code(result.error().code) ? Sent::unreachable : Sent::rejected;
     }
     io.out << result->id << "\n" << std::flush;
@@ -67,9 +68,11 @@ Command setup_send(CLI::App& parent) {
   app->add_option("--url", options->url, "Message service URL")
       ->envname("MESSAGE_SERVICE_URL")
       ->capture_default_str();
-  app->add_option("--user", options->user, "Name to post as (default: anonymous)")
+  app->add_option("--user", options->user,
+                  "Name to post as (default: " + std::string(wire::k_default_user) + ")")
       ->envname("LIVECHAT_USER");
-  app->add_option("--room", options->room, "Room to post to (default: general)")
+  app->add_option("--room", options->room,
+                  "Room to post to (default: " + std::string(wire::k_default_room) + ")")
       ->envname("LIVECHAT_ROOM");
   add_cacert_option(*app, options->cacert);
   app->add_option("--token", options->token,

@@ -53,8 +53,9 @@ int run_serve(const ServeOptions& o, const Streams& io) {
     warn_if_notify_open(o.common);
   }
   server::service::NotifyService notify_service(hub, notify_options, feed.get());
-  server::http::HttpServer notify_http(http_options(
-      o.common, o.notify_port, std::max(o.notify.body_bytes, o.message.max_body_bytes())));
+  const std::size_t message_body = message_service_options(o.message, o.common).body_limit();
+  server::http::HttpServer notify_http(
+      http_options(o.common, o.notify_port, std::max(o.notify.body_bytes, message_body)));
   notify_service.add_routes(notify_http);
   int notify_port = start_or_throw(notify_http, "notification service");
 
@@ -64,7 +65,7 @@ int run_serve(const ServeOptions& o, const Streams& io) {
       o.public_notify_url.empty() ? local_url(o.common, notify_port) : o.public_notify_url;
   server::service::MessageService message_service(*store, feed ? nullptr : &notifier,
                                                   message_service_options(message, o.common));
-  server::http::HttpServer message_http(http_options(o.common, o.port, o.message.max_body_bytes()));
+  server::http::HttpServer message_http(http_options(o.common, o.port, message_body));
   message_service.add_routes(message_http);
   int port = start_or_throw(message_http, "message service");
   spdlog::info("chat page at {}/", local_url(o.common, port));

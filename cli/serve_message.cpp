@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <utility>
 
 #include "cli/addresses.hpp"
 #include "cli/command.hpp"
@@ -32,9 +33,10 @@ int run_serve_message(const ServeMessageOptions& o, const Streams& io) {
     options.token = o.common.notify_token;
     notifier = std::make_unique<server::service::HttpNotifier>(notify, options);
   }
-  server::service::MessageService service(*store, notifier.get(),
-                                          message_service_options(o.message, o.common));
-  server::http::HttpServer http(http_options(o.common, o.port, o.message.max_body_bytes()));
+  auto service_options = message_service_options(o.message, o.common);
+  const std::size_t max_body = service_options.body_limit();
+  server::service::MessageService service(*store, notifier.get(), std::move(service_options));
+  server::http::HttpServer http(http_options(o.common, o.port, max_body));
   service.add_routes(http);
   start_or_throw(http, "message service");
   if (notifier) {

@@ -103,8 +103,9 @@ void add_message_options(CLI::App& app, MessageOptions& o, bool with_notify_url)
       ->check(CLI::Range(1, 16 * 1024 * 1024))
       ->capture_default_str();
   app.add_option("--max-body-bytes", o.body_bytes,
-                 "Largest request body taken, in bytes; beyond it, 413 (default: 1 MiB, or room "
-                 "for --max-message-bytes escaped as JSON)")
+                 "Largest request body taken, in bytes; beyond it, 413 (default: " +
+                     bytes_text(server::http::HttpServerOptions{}.max_body_bytes) +
+                     ", or room for --max-message-bytes escaped as JSON)")
       ->envname("LIVECHAT_MAX_BODY_BYTES")
       ->check(CLI::Range(std::size_t{256}, std::size_t{64 * 1024 * 1024}));
 }
@@ -149,7 +150,9 @@ void add_notify_options(CLI::App& app, NotifyOptions& o) {
 void add_notify_body_option(CLI::App& app, NotifyOptions& o) {
   app.add_option("--max-body-bytes", o.body_bytes,
                  "Largest POST /notify body taken, in bytes; beyond it, 413 (a batch from the "
-                 "message service is at most 512 KiB of content)")
+                 "message service is at most " +
+                     bytes_text(server::service::HttpNotifierOptions{}.max_batch_bytes) +
+                     " of content)")
       ->envname("LIVECHAT_MAX_BODY_BYTES")
       ->check(CLI::Range(std::size_t{256}, std::size_t{64 * 1024 * 1024}))
       ->capture_default_str();
@@ -195,7 +198,8 @@ server::service::MessageServiceOptions message_service_options(const MessageOpti
   options.public_notify_url = o.public_notify_url.empty() ? o.notify_url : o.public_notify_url;
   options.page_html = std::string(www::index_html());
   options.rate_limit = o.rate_limit;
-  options.rate_burst = o.rate_burst > 0 ? o.rate_burst : 2 * o.rate_limit;
+  options.rate_burst = o.rate_burst;
+  options.max_body_bytes = o.body_bytes;
   return options;
 }
 
@@ -217,6 +221,7 @@ server::service::NotifyServiceOptions notify_service_options(const NotifyOptions
   options.max_streams_per_client = o.max_streams_per_client;
   options.retry = std::chrono::milliseconds(o.retry_ms);
   options.max_clients = o.max_clients;
+  options.max_body_bytes = o.body_bytes;
   return options;
 }
 

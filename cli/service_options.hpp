@@ -1,12 +1,12 @@
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "cli/addresses.hpp"
+#include "cli/units.hpp"
 #include "server/http/server.hpp"
 #include "server/hub/hub.hpp"
 #include "server/service/message_service.hpp"
@@ -19,11 +19,6 @@ class App;
 }
 
 namespace livechat::cli {
-
-// Returns a duration as (fractional) seconds, as the flags give them.
-inline double seconds(std::chrono::milliseconds duration) {
-  return static_cast<double>(duration.count()) / 1000.0;
-}
 
 // Options every service shares.
 struct CommonOptions {
@@ -41,7 +36,6 @@ struct CommonOptions {
   // Long enough for a phone on a bad link to send a chat message; short enough that clients
   // trickling bytes (slowloris) hold threads for seconds, not hours.
   double request_timeout_seconds = seconds(server::http::HttpServerOptions{}.request_timeout);
-  // nginx's default is 4 x 8 KiB; a token in the URL or a header is a few hundred bytes.
   std::size_t max_header_bytes = server::http::HttpServerOptions{}.max_header_bytes;
 };
 
@@ -54,28 +48,14 @@ struct MessageOptions {
   std::size_t max_message_bytes = wire::Limits{}.max_content_bytes;
   // Posts a second per client address; 0: no limit.
   double rate_limit = server::service::MessageServiceOptions{}.rate_limit;
-  double rate_burst = 0;  // 0: twice the rate
+  double rate_burst = server::service::MessageServiceOptions{}.rate_burst;  // 0: twice the rate
   std::string redis_url;  // empty: SQLite at `db`, and the HTTP hop to `notify_url`
   std::size_t redis_max_messages = server::store::RedisStoreOptions{}.max_length;
   std::string notify_cacert;  // --notify-url https://: the CA to trust (empty: the system's)
 
-  std::size_t body_bytes = 0;  // 0: derived from max_message_bytes
-
-  // Returns the largest request body taken: --max-body-bytes, or room for the largest content
-  // escaped as JSON, at least 1 MiB.
-  std::size_t max_body_bytes() const {
-    if (body_bytes != 0) {
-      return body_bytes;
-    }
-    return std::max<std::size_t>(server::http::HttpServerOptions{}.max_body_bytes,
-                                 2 * max_message_bytes + 64 * 1024);
-  }
+  // 0: derived from max_message_bytes (MessageServiceOptions::body_limit)
+  std::size_t body_bytes = server::service::MessageServiceOptions{}.max_body_bytes;
 };
-
-// The body a notification service takes by default on POST /notify: a batch from the message
-// service holds at most 256 notifications and 512 KiB of content (server/service/notifier.hpp),
-// which stays under 3.5 MiB even when every byte is escaped as JSON (\u0000, six bytes).
-inline constexpr std::size_t k_default_notify_body = 4 * 1024 * 1024;
 
 // Options of the notification service.
 struct NotifyOptions {
@@ -89,7 +69,7 @@ struct NotifyOptions {
       server::service::NotifyServiceOptions{}.max_streams_per_client;
   std::string redis_url;  // empty: messages come by POST /notify
   // Largest POST /notify body, then 413 (--max-body-bytes of serve-notify).
-  std::size_t body_bytes = k_default_notify_body;
+  std::size_t body_bytes = server::service::NotifyServiceOptions{}.max_body_bytes;
 };
 
 // Adds the flags every service shares (--host, --log-level, --tls-cert, ...).

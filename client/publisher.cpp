@@ -31,9 +31,9 @@ wire::Result<wire::Message> Publisher::send(const std::string& content, const st
   auto result = m_client->Post(m_endpoint.base_path + "/messages", text, "application/json");
   if (!result) {
     auto why = wire::describe(result.error());
-    return wire::Error{wire::transport_code(result.error()),
-                       "cannot reach the message service at " + m_endpoint.origin() + " (" + why +
-                           ")" + wire::running_hint(why, "serve-message")};
+    return wire::Error{
+        wire::transport_code(result.error()),
+        "cannot reach the message service at " + m_endpoint.origin() + " (" + why + ")"};
   }
   if (result->status != 201) {
     auto reply = wire::parse_error_body(result->body);

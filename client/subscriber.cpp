@@ -7,7 +7,7 @@ namespace livechat::client {
 namespace {
 
 // Ids remembered to drop repeats: a replay after a reconnect repeats at most the events a
-// service keeps for resume (--log-events, 10,000 by default).
+// service keeps for resume (its event log: 10,000 events by default).
 constexpr std::size_t k_recent_ids = 10'000;
 
 std::string describe(const StreamEnd& end) {

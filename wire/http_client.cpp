@@ -21,27 +21,22 @@ std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
   return client;
 }
 
-std::string running_hint(std::string_view why, std::string_view command) {
-  if (why.find("TLS") != std::string_view::npos ||
-      why.find("certificate") != std::string_view::npos) {
-    return {};
-  }
-  return ": is livechat " + std::string(command) + " running?";
-}
-
 std::string transport_code(httplib::Error error) {
   switch (error) {
     case httplib::Error::SSLServerVerification:
       return "untrusted_cert";
     case httplib::Error::SSLLoadingCerts:
       return "bad_cacert";
+    case httplib::Error::SSLConnection:
+      return "tls_failed";
     default:
       return "unreachable";
   }
 }
 
 bool is_transport_code(std::string_view code) {
-  return code == "unreachable" || code == "untrusted_cert" || code == "bad_cacert";
+  return code == "unreachable" || code == "untrusted_cert" || code == "bad_cacert" ||
+         code == "tls_failed";
 }
 
 std::string describe(httplib::Error error) {

@@ -26,7 +26,8 @@ std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
                                              const ClientTimeouts& timeouts = {});
 
 // Returns the stable code of a transport error: "untrusted_cert" (the server's certificate is not
-// trusted), "bad_cacert" (the CA file does not load) or "unreachable" (everything else).
+// trusted), "bad_cacert" (the CA file does not load), "tls_failed" (the TLS handshake failed: the
+// peer answered, but not in TLS that fits) or "unreachable" (everything else).
 std::string transport_code(httplib::Error error);
 
 // Tells whether an error code is one that transport_code() returns: the request got no answer.
@@ -34,10 +35,5 @@ bool is_transport_code(std::string_view code);
 
 // Describes a transport error for a person ("connection refused", "timed out", ...).
 std::string describe(httplib::Error error);
-
-// Returns what to ask a person whose client could not reach `command` ("serve-notify"), given
-// why: ": is livechat serve-notify running?", or nothing when the reason is TLS (the service
-// answered, its certificate or protocol did not fit).
-std::string running_hint(std::string_view why, std::string_view command);
 
 }  // namespace livechat::wire

@@ -18,7 +18,8 @@ namespace livechat::wire {
 
 // How large a head and the body it announces may be.
 struct HeadLimits {
-  // The request line and headers together, in bytes.
+  // The request line and headers together, in bytes: nginx's default is 4 x 8 KiB; a token in
+  // the URL or a header is a few hundred bytes.
   std::size_t max_head_bytes = 32 * 1024;
   // One line with its CRLF; cpp-httplib 0.11.4 takes no longer request line or header line.
   std::size_t max_line_bytes = 8192;

@@ -93,8 +93,8 @@ void BenchPublishers::publish(std::size_t index) {
       continue;
     }
     ++m_errors;
-    if (m_first_error.empty()) {
-      m_first_error = error->message;
+    if (m_first_error.message.empty()) {
+      m_first_error = *error;
     }
     // Nothing got through and the service is not there: later messages would not either.
     if (wire::is_transport_code(error->code) && m_ok.load() == 0) {

@@ -51,7 +51,7 @@ class BenchPublishers {
   Clock::time_point finished() const { return m_finished; }
   std::size_t published() const { return m_ok.load(); }
   std::size_t errors() const { return m_errors.load(); }
-  std::string first_error() const {
+  wire::Error first_error() const {
     std::lock_guard lock(m_mutex);
     return m_first_error;
   }
@@ -82,7 +82,7 @@ class BenchPublishers {
   Clock::time_point m_start;
   Clock::time_point m_finished;
   mutable std::mutex m_mutex;
-  std::string m_first_error;
+  wire::Error m_first_error;
 };
 
 }  // namespace livechat::client::bench

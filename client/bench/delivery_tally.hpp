@@ -15,7 +15,7 @@ struct DeliveryTotals {
   std::uint64_t received = 0;      // first copies of published messages
   std::uint64_t lost = 0;          // expected - received
   std::uint64_t duplicated = 0;    // copies after the first
-  std::uint64_t out_of_order = 0;  // first copies that came after a later-accepted message
+  std::uint64_t out_of_order = 0;  // first copies that came after a message stored after them
   std::uint64_t unexpected = 0;    // sequence numbers that were never sent
 };
 
@@ -28,8 +28,8 @@ class DeliveryTally {
   // Records that `listener` received message `seq`; returns true for its first copy.
   bool record(std::size_t listener, std::uint64_t seq) { return record(listener, seq, seq); }
 
-  // Records a message with a key that grows in the order the service accepted the messages
-  // (its id: with several publishers, sequence numbers may be accepted in another order).
+  // Records a message with a key that grows in the order the service stored the messages
+  // (its id: with several publishers, sequence numbers may be stored in another order).
   bool record(std::size_t listener, std::uint64_t seq, std::uint64_t order);
 
   // Tells whether `listener` has received message `seq`.

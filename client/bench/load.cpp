@@ -28,6 +28,24 @@ using namespace std::chrono_literals;
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Returns the code of a stream's failure, which the pool reports as text: http_<status> when
+// the server answered, else what wire::transport_code() says of the same failure.
+std::string failure_code(int status, const std::string& reason) {
+  if (status != 0) {
+    return "http_" + std::to_string(status);
+  }
+  if (reason.find("certificate is not trusted") != std::string::npos) {
+    return "untrusted_cert";
+  }
+  if (reason.find("cannot load the CA certificates") != std::string::npos) {
+    return "bad_cacert";
+  }
+  if (reason.find("TLS") != std::string::npos) {
+    return "tls_failed";
+  }
+  return "unreachable";
+}
+
 bool is_local(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -36,7 +54,7 @@ bool is_local(const std::string& host) {
 struct alignas(64) LoopTally {
   LatencyRecorder latency;
   std::string last_id;  // every listener gets the same message in turn: parse its id once
-  std::optional<std::int64_t> last_accepted;
+  std::optional<std::int64_t> last_stored;
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::int64_t> last_delivery_ns{0};
 };
@@ -75,9 +93,9 @@ class BenchListener : public StreamHandler {
     auto& l = *m_loops[loop];
     if (!m_foreign && event.id != l.last_id) {
       l.last_id = event.id;
-      l.last_accepted = wire::parse_id(event.id);
+      l.last_stored = wire::parse_id(event.id);
     }
-    auto order = l.last_accepted ? static_cast<std::uint64_t>(*l.last_accepted) : payload->seq;
+    auto order = l.last_stored ? static_cast<std::uint64_t>(*l.last_stored) : payload->seq;
     if (m_tally.record(index, payload->seq, order)) {
       std::int64_t now_ns = nanos(received);
       l.latency.record(static_cast<std::uint64_t>(
@@ -89,10 +107,11 @@ class BenchListener : public StreamHandler {
 
   void on_failed(std::size_t, std::size_t, int status, const std::string& reason) override {
     std::lock_guard lock(m_mutex);
-    if (m_first_failure.empty()) {
-      m_first_failure = status != 0 && reason.rfind("HTTP", 0) != 0
-                            ? reason + " (HTTP " + std::to_string(status) + ")"
-                            : reason;
+    if (m_first_failure.message.empty()) {
+      m_first_failure = {failure_code(status, reason),
+                         status != 0 && reason.rfind("HTTP", 0) != 0
+                             ? reason + " (HTTP " + std::to_string(status) + ")"
+                             : reason};
     }
   }
 
@@ -101,7 +120,7 @@ class BenchListener : public StreamHandler {
   }
   std::size_t ever_connected() const { return m_ever_connected.load(); }
   std::size_t resets() const { return m_resets.load(); }
-  std::string first_failure() const {
+  wire::Error first_failure() const {
     std::lock_guard lock(m_mutex);
     return m_first_failure;
   }
@@ -131,7 +150,7 @@ class BenchListener : public StreamHandler {
   std::atomic<std::size_t> m_ever_connected{0};
   std::atomic<std::size_t> m_resets{0};
   mutable std::mutex m_mutex;
-  std::string m_first_failure;
+  wire::Error m_first_failure;
 };
 
 // Keeps the peak memory and thread count of a local server process.
@@ -166,8 +185,9 @@ class ServerWatch {
 
 }  // namespace
 
-wire::Result<BenchReport> run_bench(const BenchConfig& config,
-                                    const BenchProgressHandler& on_progress) {
+wire::Result<BenchReport, BenchFailure> run_bench(const BenchConfig& config,
+                                                  const BenchProgressHandler& on_progress) {
+  using Side = BenchFailure::Side;
   constexpr auto k_tick = 50ms;
   constexpr auto k_progress_every = 250ms;
   const auto start = Clock::now();
@@ -176,7 +196,8 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   constexpr double k_max_deliveries = 2e9;
   if (static_cast<double>(config.listeners) * static_cast<double>(config.messages) >
       k_max_deliveries) {
-    return wire::Error{"too_large", "listeners times messages is over 2,000,000,000 deliveries"};
+    return BenchFailure{Side::setup,
+                        {"too_large", "listeners times messages is over 2,000,000,000 deliveries"}};
   }
   BenchReport report;
   report.listeners = config.listeners;
@@ -185,7 +206,7 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   const auto stream_endpoints = config.events ? std::vector<wire::Endpoint>{config.events->endpoint}
                                               : config.notify_endpoints;
   if (stream_endpoints.empty()) {
-    return wire::Error{"no_endpoint", "no notification service to stream from"};
+    return BenchFailure{Side::setup, {"no_endpoint", "no notification service to stream from"}};
   }
   const auto& stream_endpoint = stream_endpoints.front();
   ServerWatch server(stream_endpoint);  // the first node's process, when it is local
@@ -204,7 +225,7 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   pool_config.reconnect = true;
   StreamPool pool(pool_config, listener);
   if (auto error = pool.start()) {
-    return *error;
+    return BenchFailure{Side::setup, *error};
   }
 
   std::atomic<bool> stop{false};
@@ -239,14 +260,18 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   report.connect_error = listener.first_failure();
   if (report.connected == 0 && config.listeners > 0) {
     pool.stop();
-    std::string why = report.connect_error.empty() ? "timed out" : report.connect_error;
+    const auto& first = report.connect_error;
+    std::string why = first.message.empty() ? "timed out" : first.message;
+    // Not one stream opened: the service is taken as unreachable unless TLS is why.
+    std::string code = wire::is_transport_code(first.code) ? first.code : "unreachable";
     if (config.events) {
-      return wire::Error{"unreachable", "no stream opened at " + stream_endpoint.origin() +
-                                            config.events->target + " (" + why + ")"};
+      return BenchFailure{Side::streams,
+                          {code, "no stream opened at " + stream_endpoint.origin() +
+                                     config.events->target + " (" + why + ")"}};
     }
-    return wire::Error{"unreachable", "no stream opened to the notification service at " +
-                                          stream_endpoint.origin() + " (" + why + ")" +
-                                          wire::running_hint(why, "serve-notify")};
+    return BenchFailure{Side::streams,
+                        {code, "no stream opened to the notification service at " +
+                                   stream_endpoint.origin() + " (" + why + ")"}};
   }
 
   progress.phase = BenchProgress::Phase::publishing;
@@ -273,9 +298,11 @@ wire::Result<BenchReport> run_bench(const BenchConfig& config,
   report.publish_errors = publishers.errors();
   report.publish_error = publishers.first_error();
   if (report.published == 0 && config.messages > 0) {
-    return wire::Error{"unpublished", report.publish_error.empty()
-                                          ? "no message was published in the time limit"
-                                          : report.publish_error};
+    if (report.publish_error.message.empty()) {
+      return BenchFailure{Side::publishing,
+                          {"unpublished", "no message was published in the time limit"}};
+    }
+    return BenchFailure{Side::publishing, report.publish_error};
   }
   report.publish_seconds = seconds(publishers.finished() - publishers.started());
   report.publish_rate = report.publish_seconds > 0

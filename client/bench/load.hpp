@@ -33,9 +33,9 @@ struct BenchConfig {
   std::size_t messages = 1'000;
   double rate = 100;  // messages per second; 0: as fast as the publishers go
   std::size_t publishers = 1;
-  wire::Endpoint message_endpoint{"http", "localhost", 8080, "", ""};
+  wire::Endpoint message_endpoint;  // the message service to publish to
   // Listeners are spread over these notification services in turn (nodes of one deployment).
-  std::vector<wire::Endpoint> notify_endpoints{{"http", "localhost", 8081, "", ""}};
+  std::vector<wire::Endpoint> notify_endpoints;
   std::string room = "bench";
   // Each message's content is padded with spaces and 'x' to this many bytes (0: no padding).
   std::size_t payload_bytes = 0;
@@ -70,12 +70,12 @@ struct BenchReport {
   std::size_t listeners = 0;
   std::size_t connected = 0;
   std::size_t connect_failed = 0;
-  std::string connect_error;  // the first failure, for a person
+  wire::Error connect_error;  // the first failure
   double connect_seconds = 0;
   std::size_t messages = 0;
   std::size_t published = 0;
   std::size_t publish_errors = 0;
-  std::string publish_error;  // the first failure, for a person
+  wire::Error publish_error;  // the first failure
   double publish_seconds = 0;
   double publish_rate = 0;
   LatencyRecorder publish_rtt;
@@ -90,11 +90,19 @@ struct BenchReport {
   double elapsed_seconds = 0;
 };
 
+// Why a run measured nothing: the error, and the side of the run it came from.
+struct BenchFailure {
+  // setup: the configuration or the machine; streams: no stream connected; publishing: no
+  // message was published.
+  enum class Side { setup, streams, publishing } side = Side::setup;
+  wire::Error error;
+};
+
 using BenchProgressHandler = std::function<void(const BenchProgress&)>;
 
-// Opens the streams, publishes at the configured rate and measures the deliveries; an error
+// Opens the streams, publishes at the configured rate and measures the deliveries; a failure
 // when no stream connects or no message can be published.
-wire::Result<BenchReport> run_bench(const BenchConfig& config,
-                                    const BenchProgressHandler& on_progress = {});
+wire::Result<BenchReport, BenchFailure> run_bench(const BenchConfig& config,
+                                                  const BenchProgressHandler& on_progress = {});
 
 }  // namespace livechat::client::bench

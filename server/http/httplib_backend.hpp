@@ -41,16 +41,16 @@ static_assert(
 
 namespace livechat::server::http {
 
-// Limits of one connection.
+// Limits of one connection; HttpServer sets each from its HttpServerOptions.
 struct StreamLimits {
-  std::chrono::milliseconds read_timeout{5000};
-  std::chrono::milliseconds write_timeout{5000};
+  std::chrono::milliseconds read_timeout{};
+  std::chrono::milliseconds write_timeout{};
   // A request (its head and body) must arrive whole within this, however it trickles in.
-  std::chrono::milliseconds request_timeout{20'000};
+  std::chrono::milliseconds request_timeout{};
   // What a request's head may be.
   wire::HeadLimits head;
   // The bytes a body may take on the wire, its chunks' framing included.
-  std::uint64_t max_body_wire_bytes = 2 * 1024 * 1024 + 64 * 1024;
+  std::uint64_t max_body_wire_bytes = 0;
 };
 
 // Why a read ended a request early.

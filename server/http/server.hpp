@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "wire/errors.hpp"
+#include "wire/http_head.hpp"
 #include "wire/metrics.hpp"
 #include "wire/result.hpp"
 
@@ -59,7 +60,7 @@ struct HttpServerOptions {
   // and its connection closes: a client trickling bytes holds a thread no longer than this.
   std::chrono::milliseconds request_timeout{20'000};
   // The request line and headers of one request, in bytes; beyond it, a 431.
-  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_header_bytes = wire::HeadLimits{}.max_head_bytes;
   // Serves HTTPS with this certificate and key when set.
   std::shared_ptr<wire::TlsContext> tls;
   // How long stop() lets open connections finish before it cuts them.

@@ -214,7 +214,7 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
   // Too far behind (also while its socket is full), behind what the log still holds (its
   // frames would stay pinned here), or unable to take a byte for two heartbeats: close it;
   // it resumes with Last-Event-ID.
-  // A full socket with more bytes due than --max-stream-buffer is closed at once, so that a
+  // A full socket with more bytes due than HubOptions::max_stream_bytes is closed at once, so a
   // stream that never reads costs at most that much.
   const std::uint64_t lag = sub.cursor < m_window_head ? m_window_head - sub.cursor : 0;
   if (sub.cursor < m_window_tail || sub.cursor < m_log_tail ||

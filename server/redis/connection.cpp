@@ -109,7 +109,7 @@ wire::Result<bool> Connection::connect() {
     if (!reply) {
       drop();  // a connection without its AUTH or SELECT must not be used
       return wire::Error{
-          reply.error().code == "redis_unreachable" ? reply.error().code : "redis_refused",
+          reply.error().code == "redis_unreachable" ? reply.error().code : "redis_rejected",
           reply.error().message + " (" + args.front() + ")"};
     }
   }
@@ -156,8 +156,8 @@ wire::Result<Value> Connection::command(const std::vector<std::string>& args) {
   Value value = copy(*reply);
   freeReplyObject(reply);
   if (value.is_error()) {
-    bool refused = value.text.rfind("NOAUTH", 0) == 0 || value.text.rfind("WRONGPASS", 0) == 0;
-    return wire::Error{refused ? "redis_refused" : "redis_error",
+    bool rejected = value.text.rfind("NOAUTH", 0) == 0 || value.text.rfind("WRONGPASS", 0) == 0;
+    return wire::Error{rejected ? "redis_rejected" : "redis_error",
                        "Redis at " + m_address.text() + ": " + value.text};
   }
   return value;

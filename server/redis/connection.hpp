@@ -34,7 +34,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Runs one command. Errors carry a code: "redis_unreachable" (no connection, or it broke: the
-  // connection is dropped and the next call starts afresh), "redis_refused" (AUTH or SELECT
+  // connection is dropped and the next call starts afresh), "redis_rejected" (AUTH or SELECT
   // failed, or Redis wants a password) or "redis_error" (any other error reply).
   wire::Result<Value> command(const std::vector<std::string>& args);
 

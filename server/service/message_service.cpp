@@ -54,6 +54,16 @@ wire::Result<store::HistoryQuery, wire::ApiError> parse_history(const httplib::R
 
 }  // namespace
 
+double MessageServiceOptions::burst() const { return rate_burst > 0 ? rate_burst : 2 * rate_limit; }
+
+std::size_t MessageServiceOptions::body_limit() const {
+  if (max_body_bytes != 0) {
+    return max_body_bytes;
+  }
+  return std::max<std::size_t>(http::HttpServerOptions{}.max_body_bytes,
+                               2 * limits.max_content_bytes + 64 * 1024);
+}
+
 MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
                                MessageServiceOptions options)
     : m_store(store),
@@ -62,7 +72,7 @@ MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
       m_page(m_options.page_html, m_options.public_notify_url),
       m_outbox(store, notifier) {
   if (m_options.rate_limit > 0) {
-    m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.rate_burst);
+    m_rate_limiter = std::make_unique<RateLimiter>(m_options.rate_limit, m_options.burst());
   }
 }
 
@@ -84,7 +94,7 @@ void MessageService::count_rejection(const wire::ApiError& error) {
 
 void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpServer& http) const {
   text.counter("livechat_messages_accepted_total", "Messages stored and answered 201",
-               static_cast<double>(m_accepted.load()));
+               static_cast<double>(m_stored.load()));
   text.declare("livechat_messages_rejected_total", "Posts rejected, by the error's code",
                "counter");
   {
@@ -157,7 +167,7 @@ void MessageService::add_routes(http::HttpServer& http) {
                  {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
           return;
         }
-        ++m_accepted;
+        ++m_stored;
         http::send_json(res, 201, wire::stored_json(*message));
       },
       // A body too large or too slow to read is a rejected post too.
@@ -205,7 +215,7 @@ void MessageService::add_routes(http::HttpServer& http) {
     nlohmann::json body = {
         {"status", !store.reachable ? "unavailable" : (writable ? "ok" : "degraded")},
         {"service", "message"},
-        {"accepted", m_accepted.load()},
+        {"accepted", m_stored.load()},
         {"rejected", m_rejected.load()},
         {"stored", m_store.size()},
         {"store", m_store.kind()},

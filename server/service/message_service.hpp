@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,15 +36,24 @@ namespace livechat::server::service {
 
 struct MessageServiceOptions {
   wire::Limits limits;
-  // Where browsers reach the notification service; the page served at / is pointed there.
-  std::string public_notify_url = "http://localhost:8081";
+  // Where browsers reach the notification service; the page served at / is pointed there. No
+  // default: only the caller knows where it runs one.
+  std::string public_notify_url;
   // The chat page served at / (www/index.html, which cli builds in).
   std::string page_html;
   // Posts a second per client address (token bucket), with bursts of `rate_burst`; 0: no limit.
   double rate_limit = 0;
-  double rate_burst = 0;
-  // Users then need a token signed with it (livechat token) to post and read; empty: no auth.
+  double rate_burst = 0;  // 0: twice the rate
+  // Users then need a token signed with it (wire/token.hpp) to post and read; empty: no auth.
   std::string auth_secret;
+  // The largest request body taken, in bytes; 0: room for the largest content escaped as JSON.
+  std::size_t max_body_bytes = 0;
+
+  // Returns the bucket size of the rate limit: rate_burst, or twice the rate.
+  double burst() const;
+  // Returns the largest request body taken: max_body_bytes, or twice the largest content (its
+  // JSON escapes) and 64 KiB for the rest of the post, at least the HTTP server's default.
+  std::size_t body_limit() const;
 };
 
 // The REST side: takes posts, has its outbox store and forward them; serves history, health and
@@ -75,7 +85,7 @@ class MessageService {
   ChatPage m_page;
   std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
   Outbox m_outbox;
-  std::atomic<std::uint64_t> m_accepted{0};
+  std::atomic<std::uint64_t> m_stored{0};
   std::atomic<std::uint64_t> m_rejected{0};
   mutable std::mutex m_rejected_mutex;
   std::map<std::string, std::uint64_t> m_rejected_by;  // by error code

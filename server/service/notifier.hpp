@@ -45,7 +45,8 @@ class Notifier {
   virtual NotifierHealth health() const = 0;
 };
 
-// Forwards straight into a hub in the same process (`livechat serve`), which confirms at once.
+// Forwards straight into a hub in the same process (both services in one), which confirms at
+// once.
 class HubNotifier final : public Notifier {
  public:
   explicit HubNotifier(hub::Hub& hub) : m_hub(hub) {}
@@ -70,7 +71,7 @@ struct HttpNotifierOptions {
   wire::BackoffPolicy backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
   // How long stopping waits for what is still queued to go out.
   std::chrono::milliseconds drain_timeout{2000};
-  // Sent as "Authorization: Bearer <token>" when set (the notification service's --notify-token).
+  // Sent as "Authorization: Bearer <token>" when set (the notification service's notify token).
   std::string token;
 };
 

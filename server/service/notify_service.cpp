@@ -149,9 +149,9 @@ wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
 std::optional<wire::ApiError> NotifyService::notify_rejection(const httplib::Request& req) const {
   if (!m_options.notify_route) {
     return wire::ApiError{wire::ApiErrorKind::not_found,
-                          "POST /notify is not served here: livechat serve hands messages over in "
-                          "memory, and serves it only when asked to (openly, or with a notify "
-                          "token)"};
+                          "POST /notify is not served here: this server's messages come from the "
+                          "message service in the same process, and it serves the route only "
+                          "when asked to (openly, or with a notify token)"};
   }
   if (m_options.notify_token.empty()) {
     return std::nullopt;

@@ -36,13 +36,17 @@ struct NotifyServiceOptions {
   std::size_t max_streams_per_client = 1'000;
   // POST /notify then needs "Authorization: Bearer <token>"; empty: anyone who reaches it.
   std::string notify_token;
-  // Serves POST /notify; off, the route answers a JSON 404 without reading a body (livechat
-  // serve hands messages over in memory and needs no door for them).
+  // Serves POST /notify; off, the route answers a JSON 404 without reading a body (both services
+  // in one process hand messages over in memory and need no door for them).
   bool notify_route = true;
   // A notification whose id is a timestamp (YYYYMMDDhhmmss.ffffff) later than this node's clock
   // by more than this is rejected: one id far in the future would sort after every real message.
   // A minute covers clocks that NTP keeps in step.
   std::chrono::seconds max_id_lead{60};
+  // The largest POST /notify body taken, in bytes: a batch from the message service holds at
+  // most 256 notifications and 512 KiB of content (HttpNotifierOptions), which stays under
+  // 3.5 MiB even when every byte is escaped as JSON (\u0000, six bytes).
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
 };
 
 // The real-time side: SSE streams from a hub (resumed with Last-Event-ID), /notify to publish
