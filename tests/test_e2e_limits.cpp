@@ -157,8 +157,9 @@ TEST_CASE("request limits", "[e2e]") {
 }
 
 TEST_CASE("stream limits", "[e2e]") {
-  // Heartbeat and --max-lag far off: only --max-stream-buffer can close a stream here.
-  auto server = start_serve({"--max-stream-buffer", "65536", "--heartbeat", "600"});
+  // Heartbeat and --max-lag far off: only --max-stream-buffer can close a stream here. 256 KiB
+  // leaves a reader on a loaded machine room to fall behind for a while without being closed.
+  auto server = start_serve({"--max-stream-buffer", "262144", "--heartbeat", "600"});
   const int notify = server.port("notification");
   httplib::Client messages("127.0.0.1", server.port("message"));
   const std::string content(8 * 1024, 'x');
@@ -186,7 +187,7 @@ TEST_CASE("stream limits", "[e2e]") {
 
   SECTION("a resume with more than --max-stream-buffer to replay gets a reset") {
     const std::string first = post(messages, "first");
-    for (int i = 0; i < 10; ++i) {  // 80 KiB after `first`
+    for (int i = 0; i < 40; ++i) {  // 320 KiB after `first`
       post(messages, content);
     }
     SseClient resumed(notify, "/events", {{"Last-Event-ID", first}});
