@@ -174,7 +174,12 @@ TEST_CASE("stream limits", "[e2e]") {
     for (std::size_t i = 0; i < k_messages; ++i) {
       ids.push_back(post(messages, content));
     }
-    REQUIRE(reader.wait_messages(k_messages, 30s));
+    if (!reader.wait_messages(k_messages, 30s)) {
+      // Says why, should it happen: a reader closed as slow, or messages missing.
+      FAIL("the reader got " << reader.messages().size() << " of " << k_messages
+                             << " messages; ended: " << reader.ended()
+                             << "; health: " << health(notify).dump());
+    }
     std::vector<std::string> got;
     for (const auto& event : reader.messages()) {
       got.push_back(event.id);
