@@ -6,31 +6,18 @@
 #include "server/service/outbox.hpp"
 #include "server/store/redis_store.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/store_calls.hpp"
 
 using namespace livechat;
 using livechat::test::ids_of;
 using livechat::test::numbered_draft;
 using livechat::test::RedisServer;
+using livechat::test::upkeep;
+using livechat::test::write_one;
 
 namespace {
 
 wire::RedisAddress address(const RedisServer& redis) { return *wire::parse_redis_url(redis.url()); }
-
-// Stores one draft; returns it as stored, or nothing.
-std::optional<wire::Message> write_one(server::store::MessageStore& store, wire::Draft draft) {
-  std::vector<wire::Draft> drafts{std::move(draft)};
-  auto stored = store.write(drafts);
-  if (!stored || stored->size() != 1) {
-    return std::nullopt;
-  }
-  return stored->front();
-}
-
-// Does the store's upkeep (a PING, or a probe write), as its outbox does when idle.
-void upkeep(server::store::MessageStore& store) {
-  std::vector<wire::Draft> none;
-  store.write(none);
-}
 
 }  // namespace
 

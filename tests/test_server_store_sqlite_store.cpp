@@ -9,12 +9,15 @@
 #include "server/store/sqlite.hpp"
 #include "server/store/sqlite_store.hpp"
 #include "tests/support/helpers.hpp"
+#include "tests/support/store_calls.hpp"
 #include "wire/id.hpp"
 
 using namespace livechat;
 using livechat::test::ids_of;
 using livechat::test::numbered_draft;
 using livechat::test::TempDir;
+using livechat::test::upkeep;
+using livechat::test::write_one;
 using namespace std::chrono_literals;
 
 namespace {
@@ -25,22 +28,6 @@ constexpr std::int64_t k_base = 1'704'110'400'000'000;  // 2024-01-01T12:00:00Z
 std::int64_t still_clock() { return k_base; }
 
 std::string id(int i) { return wire::format_id(k_base + i); }
-
-// Stores one draft; returns it as stored, or nothing.
-std::optional<wire::Message> write_one(server::store::MessageStore& store, wire::Draft draft) {
-  std::vector<wire::Draft> drafts{std::move(draft)};
-  auto stored = store.write(drafts);
-  if (!stored || stored->size() != 1) {
-    return std::nullopt;
-  }
-  return stored->front();
-}
-
-// Does the store's upkeep, as its outbox does when idle; returns whether it succeeded.
-bool upkeep(server::store::MessageStore& store) {
-  std::vector<wire::Draft> none;
-  return store.write(none).has_value();
-}
 
 }  // namespace
 
