@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/bench/load.hpp"
+#include "client/bench/process_stats.hpp"
 #include "client/bench/stream_pool.hpp"
 #include "client/publisher.hpp"
 #include "tests/support/in_process.hpp"
@@ -64,7 +65,14 @@ int health_clients(httplib::Client& health) {
 
 }  // namespace
 
-TEST_CASE("2,000 concurrent streams", "[e2e]") {
+// Returns how many threads a server process runs.
+std::size_t server_threads(LivechatServer& server) {
+  auto sample = client::bench::sample_process(server.process().pid());
+  REQUIRE(sample);
+  return sample->peak_threads;
+}
+
+TEST_CASE("2,000 concurrent streams, with no thread of their own", "[e2e]") {
   constexpr std::size_t k_streams = 2'000;
   constexpr std::uint64_t k_messages = 20;
   LivechatServer server(
@@ -77,12 +85,18 @@ TEST_CASE("2,000 concurrent streams", "[e2e]") {
   config.target = "/events?room=scale";
   config.streams = k_streams;
   config.loops = 2;
+  REQUIRE(health_clients(health) == 0);  // its kept-alive connection has a thread from here on
+  const std::size_t threads = server_threads(server);
+  INFO("server threads before the streams: " << threads);
+  CHECK(threads <= 16);
   client::bench::StreamPool pool(config, recorder);
   REQUIRE_FALSE(pool.start());
   REQUIRE(eventually([&] { return pool.pending() == 0; }, 30s));
   REQUIRE(pool.connected() == k_streams);
   CHECK(pool.failed() == 0);
   CHECK(eventually([&] { return health_clients(health) == static_cast<int>(k_streams); }));
+  // A stream's connection has a thread until its head is written; then the hub owns it.
+  CHECK(eventually([&] { return server_threads(server) <= threads; }));
 
   client::Publisher publisher(endpoint(server.url("message")));
   for (std::uint64_t seq = 0; seq < k_messages; ++seq) {
@@ -104,6 +118,8 @@ TEST_CASE("2,000 concurrent streams", "[e2e]") {
   pool.stop();
   CHECK(pool.connected() == 0);
   CHECK(eventually([&] { return health_clients(health) == 0; }));
+  // The publisher's kept-alive connection is the one more.
+  CHECK(eventually([&] { return server_threads(server) <= threads + 1; }));
 }
 
 TEST_CASE("bench against a real server", "[e2e]") {

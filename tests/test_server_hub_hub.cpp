@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -23,8 +24,8 @@ wire::Message message(const std::string& id, const std::string& room = "general"
   return {id, content, "tester", room, "2024-01-01T12:00:00.000000Z"};
 }
 
-// A subscriber on a socket pair: the hub writes to one end, the test reads the other, and a
-// thread stands in for the connection thread that parks in wait().
+// A subscriber on a socket pair: the hub owns one end (and closes it when the stream ends), the
+// test reads the other. No thread waits for the stream: the hub says when it ended.
 class TestSubscriber {
  public:
   explicit TestSubscriber(server::hub::Hub& hub, std::vector<std::string> rooms = {},
@@ -34,22 +35,19 @@ class TestSubscriber {
       setsockopt(m_fds[0], SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
       setsockopt(m_fds[1], SOL_SOCKET, SO_RCVBUF, &send_buffer, sizeof send_buffer);
     }
-    m_subscription =
-        hub.subscribe(m_fds[0], std::make_shared<server::hub::RawFraming>(), std::move(rooms));
-    m_waiter = std::thread([this] {
-      auto reason = m_subscription->wait();
-      std::lock_guard lock(m_mutex);
-      m_reason = reason;
-      m_ended = true;
-      m_changed.notify_all();
-    });
+    hub.subscribe({std::make_unique<server::hub::SocketTransport>(m_fds[0]),
+                   std::make_shared<server::hub::RawFraming>(), std::move(rooms), std::nullopt, "",
+                   [this](server::hub::EndReason reason) {
+                     std::lock_guard lock(m_mutex);
+                     m_reason = reason;
+                     ++m_ends;
+                     m_changed.notify_all();
+                   }});
   }
 
   ~TestSubscriber() {
     hang_up();
-    m_waiter.join();
-    m_subscription.reset();
-    ::close(m_fds[0]);
+    wait_ended();
   }
 
   // Reads until `done(events)` holds or the timeout passes.
@@ -72,6 +70,7 @@ class TestSubscriber {
         m_eof = true;
         return done(m_events);
       }
+      m_bytes.append(buffer, static_cast<std::size_t>(n));
       m_parser.feed({buffer, static_cast<std::size_t>(n)},
                     [&](const wire::sse::Event& e) { m_events.push_back(e); });
     }
@@ -92,7 +91,19 @@ class TestSubscriber {
 
   bool wait_ended(std::chrono::milliseconds timeout = 10s) {
     std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, timeout, [&] { return m_ended; });
+    return m_changed.wait_for(lock, timeout, [&] { return m_ends > 0; });
+  }
+
+  // Returns how many times the hub said the stream ended (once, or never).
+  int ends() {
+    std::lock_guard lock(m_mutex);
+    return m_ends;
+  }
+
+  // Reads until the hub closes its end; false if it stays open for the timeout.
+  bool read_to_eof(std::chrono::milliseconds timeout = 10s) {
+    read_until([&](const auto&) { return false; }, timeout);
+    return m_eof;
   }
 
   server::hub::EndReason reason() {
@@ -109,19 +120,29 @@ class TestSubscriber {
 
   const wire::sse::Parser& parser() const { return m_parser; }
   bool eof() const { return m_eof; }
+  const std::string& bytes() const { return m_bytes; }
 
  private:
-  int m_fds[2] = {-1, -1};
-  std::unique_ptr<server::hub::Subscription> m_subscription;
-  std::thread m_waiter;
+  int m_fds[2] = {-1, -1};  // [0] is the hub's
   std::mutex m_mutex;
   std::condition_variable m_changed;
-  bool m_ended = false;
+  int m_ends = 0;
   server::hub::EndReason m_reason = server::hub::EndReason::client_gone;
   wire::sse::Parser m_parser;
   std::vector<wire::sse::Event> m_events;
+  std::string m_bytes;  // everything read
   bool m_eof = false;
 };
+
+// Returns how many threads this process runs.
+std::size_t thread_count() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++count;
+  }
+  return count;
+}
 
 }  // namespace
 
@@ -270,17 +291,42 @@ TEST_CASE("server::hub::Hub") {
     CHECK(sub.read_until([&](const auto&) { return sub.parser().comments() >= 3; }));
   }
 
-  SECTION("a client that hangs up ends its subscription at once") {
+  SECTION("no thread waits for a stream: 500 streams open and close on the hub's own threads") {
+    server::hub::HubOptions options;
+    options.heartbeat = 20ms;
+    server::hub::Hub hub(options);
+    const std::size_t before = thread_count();
+    {
+      std::vector<std::unique_ptr<TestSubscriber>> subs;
+      for (int i = 0; i < 500; ++i) {
+        subs.push_back(std::make_unique<TestSubscriber>(hub));
+      }
+      REQUIRE(hub.subscribers() == 500);
+      // Not one more (one that was joined just before may still be listed in `before`).
+      CHECK(thread_count() <= before);
+      hub.publish({message("1")});
+      for (auto& sub : subs) {
+        REQUIRE(sub->read_messages(1));  // delivered ...
+        REQUIRE(sub->read_until([&](const auto&) { return sub->parser().comments() >= 1; }));
+      }  // ... and pinged, with no thread of their own
+      CHECK(thread_count() <= before);
+    }  // every client hangs up
+    CHECK(hub.subscribers() == 0);
+    CHECK(thread_count() <= before);
+  }
+
+  SECTION("a client that hangs up ends its subscription at once, told once") {
     server::hub::Hub hub;
     auto sub = std::make_unique<TestSubscriber>(hub);
     sub->hang_up();
     REQUIRE(sub->wait_ended());
     CHECK(sub->reason() == server::hub::EndReason::client_gone);
-    sub.reset();
     CHECK(hub.subscribers() == 0);
     // Publishing after it left touches no closed socket.
     hub.publish({message("after")});
     CHECK(hub.stats().published == 1);
+    hub.shutdown();
+    CHECK(sub->ends() == 1);
   }
 
   SECTION("shutdown ends every stream with a final comment") {
@@ -294,6 +340,39 @@ TEST_CASE("server::hub::Hub") {
     REQUIRE(a.wait_ended());
     REQUIRE(b.wait_ended());
     CHECK(a.reason() == server::hub::EndReason::shutdown);
-    CHECK(a.read_until([&](const auto&) { return a.parser().comments() >= 1; }));
+    CHECK(b.reason() == server::hub::EndReason::shutdown);
+    CHECK(hub.subscribers() == 0);
+    // The hub closed each socket after its final comment.
+    REQUIRE(a.read_to_eof());
+    REQUIRE(b.read_to_eof());
+    CHECK(a.parser().comments() == 1);
+    CHECK(b.bytes().find(": server shutting down\n") != std::string::npos);
+  }
+
+  SECTION("a stream that subscribes after shutdown ends at once, told so, its socket closed") {
+    server::hub::Hub hub;
+    hub.shutdown("gone fishing");
+    TestSubscriber late(hub);
+    REQUIRE(late.wait_ended(0ms));  // already, before subscribe() returned
+    CHECK(late.reason() == server::hub::EndReason::shutdown);
+    CHECK(late.read_to_eof());
+    CHECK(late.bytes() == ": gone fishing\n\n");
+    CHECK(hub.subscribers() == 0);
+  }
+
+  SECTION("a slow stream's socket is closed by the hub itself") {
+    server::hub::HubOptions options;
+    options.max_stream_bytes = 16 * 1024;
+    server::hub::Hub hub(options);
+    TestSubscriber stalled(hub, {}, 4096);  // never reads until it is closed
+    std::vector<wire::Message> burst;
+    for (int i = 0; i < 20; ++i) {
+      burst.push_back(message(std::to_string(1000 + i), "general", std::string(4 * 1024, 's')));
+    }
+    hub.publish(burst);
+    REQUIRE(stalled.wait_ended());
+    CHECK(stalled.reason() == server::hub::EndReason::too_slow);
+    CHECK(stalled.read_to_eof());  // what the socket took, then the end
+    CHECK(hub.subscribers() == 0);
   }
 }

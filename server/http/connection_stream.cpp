@@ -118,10 +118,16 @@ std::optional<wire::Result<wire::RequestHead, wire::ApiError>> ConnectionStream:
 }
 
 bool ConnectionStream::is_readable() const {
+  if (m_handed_off) {
+    return false;
+  }
   return has_buffered() || wait_for(m_fd, POLLIN, m_limits.read_timeout);
 }
 
 bool ConnectionStream::is_writable() const {
+  if (m_handed_off) {
+    return false;
+  }
   return wait_for(m_fd, POLLOUT, m_limits.write_timeout);
 }
 
@@ -186,6 +192,9 @@ bool ConnectionStream::fill() {
 }
 
 ssize_t ConnectionStream::read(char* ptr, std::size_t size) {
+  if (m_handed_off) {
+    return -1;
+  }
   if (m_begin == m_buffer.size() && !fill()) {
     return -1;
   }
@@ -208,6 +217,9 @@ ssize_t ConnectionStream::read(char* ptr, std::size_t size) {
 }
 
 ssize_t ConnectionStream::write(const char* ptr, std::size_t size) {
+  if (m_handed_off) {
+    return -1;  // the socket is someone else's now
+  }
   // The answer has begun, so the request is in; but "100 Continue" asks for the body, which is
   // still on the clock.
   constexpr std::string_view k_continue = "HTTP/1.1 100";

@@ -94,6 +94,13 @@ class ConnectionStream final : public httplib::Stream {
   // Returns the TLS session of an HTTPS connection, or null.
   SSL* ssl() const { return m_ssl; }
 
+  // Gives the socket and TLS session away (a stream route took them): from now on every read
+  // and write fails without touching them, and the connection's thread does not close them.
+  void hand_off() { m_handed_off = true; }
+
+  // Tells whether the connection was handed off.
+  bool handed_off() const { return m_handed_off; }
+
   bool is_readable() const override;
   bool is_writable() const override;
   ssize_t read(char* ptr, std::size_t size) override;
@@ -123,6 +130,7 @@ class ConnectionStream final : public httplib::Stream {
   Breach m_breach = Breach::none;
   bool m_timed_out = false;  // the last fill() waited in vain
   bool m_close_after = false;
+  bool m_handed_off = false;
 };
 
 // cpp-httplib's server with livechat's connection loop: livechat accepts the sockets itself (a

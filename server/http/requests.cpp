@@ -75,6 +75,9 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
       stream.close_after();
     }
     const bool kept = m_backend->serve(stream);
+    if (stream.handed_off()) {
+      return true;  // a stream route took the connection over
+    }
     if (stream.breach() != Breach::none) {
       if (!stream.answered()) {
         answer_breach(stream);  // cut off where cpp-httplib answers nothing

@@ -144,23 +144,23 @@ void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions 
 }
 
 void HttpServer::stream(const std::string& path, std::string content_type, StreamHandler handler) {
-  m_backend->Get(path, [handler = std::move(handler), content_type = std::move(content_type)](
+  m_backend->Get(path, [this, handler = std::move(handler), content_type = std::move(content_type)](
                            const httplib::Request& req, httplib::Response& res) {
     StreamBody body = handler(req, res);
     if (!body) {
       return;  // answered with an error
     }
-    res.set_chunked_content_provider(content_type, [body = std::move(body)](
-                                                       std::size_t, httplib::DataSink& sink) {
-      const ConnectionStream* connection = current_stream();
-      if (connection == nullptr) {
-        return false;
-      }
-      body(ResponseStream(connection->socket(), connection->ssl(), [&sink](std::string_view bytes) {
-        return sink.write(bytes.data(), bytes.size());
-      }));
-      return false;  // ends the response; the connection closes
-    });
+    res.set_chunked_content_provider(
+        content_type, [this, body = std::move(body)](std::size_t, httplib::DataSink& sink) {
+          ConnectionStream* connection = current_stream();
+          if (connection == nullptr) {
+            return false;
+          }
+          body(ResponseStream(
+              [&sink](std::string_view bytes) { return sink.write(bytes.data(), bytes.size()); },
+              [this, connection] { return hand_off(*connection); }));
+          return false;  // ends the response here; a connection not handed off closes
+        });
   });
 }
 
@@ -243,7 +243,7 @@ void HttpServer::finished(const httplib::Request& req, const httplib::Response& 
   const bool stream = res.get_header_value("Content-Type") == "text/event-stream";
   if (routed == std::chrono::steady_clock::time_point{} || stream) {
     spdlog::debug("{} {} {} from {}{}", req.method, req.path, res.status, req.remote_addr,
-                  stream ? " (stream ended)" : "");
+                  stream ? " (stream)" : "");
     return;
   }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - routed).count();

@@ -222,6 +222,17 @@ void* HttpServer::connection_main(void* arg) {
   return nullptr;
 }
 
+HandedConnection HttpServer::hand_off(ConnectionStream& stream) {
+  stream.hand_off();
+  {
+    std::lock_guard lock(m_mutex);
+    m_open.erase(stream.socket());
+    --m_connections;
+  }
+  m_drained.notify_all();
+  return {stream.socket(), stream.ssl()};
+}
+
 void HttpServer::run_connection(int fd) {
   SSL* ssl = nullptr;
   bool linger = false;  // the client may still be sending: drain before closing
@@ -234,6 +245,9 @@ void HttpServer::run_connection(int fd) {
       spdlog::error("connection failed: {}", e.what());
     }
     t_stream = nullptr;
+    if (stream.handed_off()) {
+      return;  // a stream route has the socket and the session now
+    }
   }
   if (ssl != nullptr) {
     SSL_shutdown(ssl);  // close_notify, if the socket takes it (it fails after a broken write)

@@ -47,8 +47,8 @@ struct HttpServerOptions {
   // cpp-httplib listens with a backlog of 5; thousands of clients reconnect at once after a
   // restart, so the socket is listened on again with this one.
   int backlog = 4096;
-  // Each connection runs on its own thread; SSE streams park there for hours, so stacks stay
-  // small (this is virtual memory; what is touched is a few KiB).
+  // Each connection runs on its own thread while it has requests; stacks stay small (this is
+  // virtual memory; what is touched is a few KiB).
   std::size_t thread_stack_bytes = 512 * 1024;
   // Origins allowed by CORS; "*" allows any (the page also works from file://).
   std::vector<std::string> allowed_origins = {"*"};
@@ -70,34 +70,41 @@ struct HttpServerOptions {
   bool trust_proxy = false;
 };
 
-// The connection of a streamed response, handed to its stream route's body once the response's
-// head is written: what the body needs to hand the socket on to the writer that delivers to it.
-class ResponseStream {
- public:
-  // Serves a stream on socket `fd`, through TLS session `ssl` if not null, writing chunks of
-  // the body with `write`.
-  ResponseStream(int fd, ssl_st* ssl, std::function<bool(std::string_view)> write)
-      : m_fd(fd), m_ssl(ssl), m_write(std::move(write)) {}
-
-  // Returns the connection's socket.
-  int fd() const { return m_fd; }
-
-  // Returns the connection's TLS session on HTTPS, or null (then the socket's bytes must go
-  // only through it).
-  ssl_st* ssl() const { return m_ssl; }
-
-  // Writes bytes of the body (the stream's preamble) as one HTTP chunk, before the socket is
-  // handed on; false if the client went away.
-  bool write(std::string_view bytes) const { return m_write(bytes); }
-
- private:
-  int m_fd;
-  ssl_st* m_ssl;
-  std::function<bool(std::string_view)> m_write;
+// A connection a stream route took over: its socket and, on HTTPS, its TLS session (whose socket
+// does not block). Whoever takes it closes both.
+struct HandedConnection {
+  int fd = -1;
+  ssl_st* ssl = nullptr;
 };
 
-// An HTTP server with livechat's defaults over cpp-httplib: a thread per connection, a real
-// backlog, SO_REUSEADDR only (a busy port is an error), TCP_NODELAY, CORS and JSON errors.
+// The connection of a streamed response, handed to its stream route's body once the response's
+// head is written: the body writes the stream's first bytes, then takes the connection over, so
+// that no thread of the server waits for the stream.
+class ResponseStream {
+ public:
+  // Serves a stream whose body's chunks go out with `write`, and whose connection `hand_off`
+  // gives away.
+  ResponseStream(std::function<bool(std::string_view)> write,
+                 std::function<HandedConnection()> hand_off)
+      : m_write(std::move(write)), m_hand_off(std::move(hand_off)) {}
+
+  // Writes bytes of the body (the stream's preamble) as one HTTP chunk, before the connection is
+  // handed off; false if the client went away.
+  bool write(std::string_view bytes) const { return m_write(bytes); }
+
+  // Takes the connection over: from now on the server neither reads, writes nor closes it, and
+  // it is no longer one of its connections(). What the stream writes next it writes in the
+  // body's chunked framing, and it ends the body ("0\r\n\r\n") before it closes.
+  HandedConnection hand_off() const { return m_hand_off(); }
+
+ private:
+  std::function<bool(std::string_view)> m_write;
+  std::function<HandedConnection()> m_hand_off;
+};
+
+// An HTTP server with livechat's defaults over cpp-httplib: a thread per connection while it
+// has requests (a stream's connection is handed off once its head is written), a real backlog,
+// SO_REUSEADDR only (a busy port is an error), TCP_NODELAY, CORS and JSON errors.
 class HttpServer {
  public:
   explicit HttpServer(HttpServerOptions options);
@@ -138,8 +145,9 @@ class HttpServer {
   void post(const std::string& path, BodyHandler handler, PostOptions options = {});
 
   // What a stream route's handler opens: run on the connection's thread once the response's
-  // head is written, for as long as the stream lasts; when it returns the response ends and the
-  // connection closes.
+  // head is written. It writes the stream's first bytes and hands the connection off
+  // (ResponseStream::hand_off); if it returns without, the response ends and the connection
+  // closes.
   using StreamBody = std::function<void(const ResponseStream&)>;
 
   // Answers a stream request: its headers set and the stream's body returned, or an error set
@@ -170,7 +178,7 @@ class HttpServer {
   // Tells whether stop() has begun.
   bool stopping() const { return m_stopping.load(); }
 
-  // Returns how many connections are open.
+  // Returns how many connections are open (streams handed off left out).
   std::size_t connections() const { return m_connections.load(); }
 
   // Returns the address of the client a request came from (see trust_proxy), for per-client
@@ -219,6 +227,9 @@ class HttpServer {
   // Does the TLS handshake within the request timeout; null if it failed (the socket stays open).
   ssl_st* accept_tls(int fd);
   static void* connection_main(void* arg);
+  // Gives a stream's connection away: out of the open set (before its socket can be closed and
+  // its number reused), and the connection's thread leaves it alone.
+  HandedConnection hand_off(ConnectionStream& stream);
 
   // Closes the connection of the request being answered on the calling thread once its answer
   // is written, and says so in the answer ("Connection: close").

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,16 +40,40 @@ class RawFraming final : public Framing {
   std::string_view end() const override { return {}; }
 };
 
-// How a subscriber's bytes reach its socket when the hub cannot write to it directly (TLS).
+// A stream's connection, owned by the hub from subscribe() on: the bytes of the stream go out
+// through it without blocking, its socket is watched for the client hanging up, and it closes
+// when destroyed (by the writer that served it, once the stream ended).
 class Transport {
  public:
   virtual ~Transport() = default;
+  // Returns the socket.
+  virtual int fd() const = 0;
+  // Tells whether bytes the client sends are plain bytes the hub may read and drop (a TCP
+  // socket), rather than records only the transport may read (TLS): then only a hang-up is
+  // watched.
+  virtual bool drains_input() const = 0;
   // Writes what it can of `total` bytes without blocking; returns how many went out (0: none
   // now, the socket is full), or -1 if the connection is broken.
   virtual ssize_t write(const iovec* iov, std::size_t count, std::size_t total) = 0;
 };
 
-// Why a subscription ended.
+// A plain socket: written with sendmsg, closed when destroyed.
+class SocketTransport final : public Transport {
+ public:
+  explicit SocketTransport(int fd) : m_fd(fd) {}
+  ~SocketTransport() override;
+  SocketTransport(const SocketTransport&) = delete;
+  SocketTransport& operator=(const SocketTransport&) = delete;
+
+  int fd() const override { return m_fd; }
+  bool drains_input() const override { return true; }
+  ssize_t write(const iovec* iov, std::size_t count, std::size_t total) override;
+
+ private:
+  int m_fd;
+};
+
+// Why a stream ended.
 enum class EndReason { client_gone, too_slow, shutdown };
 
 // Tuning of the hub; the defaults fit one 2-core machine with 10,000 streams.
@@ -83,37 +108,30 @@ struct HubStats {
   std::size_t subscribers = 0;
 };
 
+// What a new stream subscribes to, and the connection it is delivered through.
+struct Subscription {
+  std::unique_ptr<Transport> connection;
+  std::shared_ptr<const Framing> framing;
+  std::vector<std::string> rooms;  // empty: every room
+  // The log seq to start from (a ResumePoint's, for a resume); without it, from now on.
+  std::optional<std::uint64_t> from;
+  // For a followed stream, whose ids are ordered: events with ids up to this one are left out
+  // (what the client saw on another node before this one read it).
+  std::string skip_through;
+  // Called once, on a writer's thread, when the stream has ended and its connection is closed.
+  std::function<void(EndReason)> on_end;
+};
+
 namespace detail {
 struct Subscriber;
 class Writer;
 }  // namespace detail
 
-class Hub;
-
-// One subscriber's stream, held by the thread that owns its connection.
-class Subscription {
- public:
-  ~Subscription();
-  Subscription(const Subscription&) = delete;
-  Subscription& operator=(const Subscription&) = delete;
-
-  // Parks the calling thread until the stream ends: the client went away, fell too far behind,
-  // or the hub shut down. Deliveries do not wake it; the hub's writers write to the socket.
-  EndReason wait();
-
- private:
-  friend class Hub;
-  Subscription(Hub& hub, std::shared_ptr<detail::Subscriber> subscriber);
-  void finish(EndReason reason);
-
-  Hub& m_hub;
-  std::shared_ptr<detail::Subscriber> m_subscriber;
-  bool m_finished = false;
-};
-
 // Publish/subscribe over one ordered log: publishers append, a few writer threads write each
 // new event straight into every matching subscriber's socket without blocking, so a delivery
-// wakes no thread and a stalled client holds up nobody.
+// wakes no thread and a stalled client holds up nobody. The writers own the streams' connections:
+// they notice a client hanging up, send heartbeats, close streams that fall behind and end every
+// stream at shutdown, so no thread waits for a stream.
 class Hub {
  public:
   explicit Hub(HubOptions options = {});
@@ -126,18 +144,10 @@ class Hub {
   // waits on a subscriber.
   std::optional<std::size_t> publish(const std::vector<wire::Message>& messages);
 
-  // Subscribes a connected socket to the events of `rooms` (empty: every room) from log seq
-  // `from` (a ResumePoint's, for a resume) or, without it, from now on. With `skip_through`
-  // (a followed stream, whose ids are ordered), events with ids up to it are left out: what a
-  // client saw on another node before this one read it. The socket stays owned by the caller,
-  // who must keep it open until the subscription ends. With a transport (TLS), every byte goes
-  // through it, and the socket is only watched for the client hanging up; the transport must
-  // outlive the subscription.
-  std::unique_ptr<Subscription> subscribe(int fd, std::shared_ptr<const Framing> framing,
-                                          std::vector<std::string> rooms,
-                                          std::optional<std::uint64_t> from = std::nullopt,
-                                          std::string skip_through = {},
-                                          Transport* transport = nullptr);
+  // Hands a stream's connection to a writer, which delivers the events of its rooms to it until
+  // the client goes away, falls too far behind, or the hub shuts down; then the connection is
+  // closed and `on_end` is told why. After shutdown() began, the stream ends at once.
+  void subscribe(Subscription subscription);
 
   // Returns how many subscriptions are open.
   std::size_t subscribers() const { return m_subscribers.load(); }
@@ -145,7 +155,8 @@ class Hub {
   // Returns the counters.
   HubStats stats() const;
 
-  // Ends every stream (each gets `final_comment` if its socket can take it) and stops writers.
+  // Ends every stream (each gets `final_comment` if its socket can take it, then is closed) and
+  // stops the writers.
   void shutdown(std::string final_comment = "server shutting down");
 
   // Makes the log follow an ordered stream from after `origin` (EventLog::follow_from).
@@ -155,12 +166,10 @@ class Hub {
   const HubOptions& options() const { return m_options; }
 
  private:
-  friend class Subscription;
   friend class detail::Writer;
 
   HubOptions m_options;
   EventLog m_log;
-  int m_stop_fd = -1;
   std::vector<std::unique_ptr<detail::Writer>> m_writers;
   std::mutex m_publish_mutex;  // a publish and the start of shutdown() do not overlap
   bool m_stopped = false;

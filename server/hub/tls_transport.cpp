@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -11,14 +13,21 @@
 namespace livechat::server::hub {
 
 TlsTransport::TlsTransport(ssl_st* ssl, int fd) : m_ssl(ssl), m_fd(fd) {
-  m_flags = fcntl(fd, F_GETFL);
-  fcntl(fd, F_SETFL, m_flags | O_NONBLOCK);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   // A write the socket cannot take whole returns what went out; the rest is offered again
   // later from the subscriber's pending bytes, at another address.
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // An idle stream holds no record buffers (about 34 KiB a session otherwise).
+  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 }
 
-TlsTransport::~TlsTransport() { fcntl(m_fd, F_SETFL, m_flags); }
+TlsTransport::~TlsTransport() {
+  SSL_shutdown(m_ssl);  // close_notify, if the socket takes it now (it fails after a broken write)
+  ERR_clear_error();
+  SSL_free(m_ssl);
+  ::shutdown(m_fd, SHUT_RDWR);
+  ::close(m_fd);
+}
 
 ssize_t TlsTransport::write(const iovec* iov, std::size_t count, std::size_t total) {
   // SSL_write takes one buffer. Each writer thread keeps one to gather into, so a delivery

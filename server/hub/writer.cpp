@@ -19,42 +19,39 @@ namespace {
 constexpr std::size_t k_max_iov = 512;
 const std::string k_ping = wire::sse::encode_comment("ping");
 
-}  // namespace
-
-void release(Subscriber& sub) {
-  if (sub.registered) {
-    epoll_ctl(sub.epoll, EPOLL_CTL_DEL, sub.fd, nullptr);
-    sub.registered = false;
+// Returns what a stream's socket is watched for: the client hanging up, the bytes it sends where
+// they are the hub's to drop, and room to write while the stream is stalled.
+std::uint32_t watched_events(const Subscriber& sub) {
+  std::uint32_t events = EPOLLRDHUP;
+  if (sub.connection->drains_input()) {
+    events |= EPOLLIN;
   }
-  sub.closed = true;
+  if (sub.stalled) {
+    events |= EPOLLOUT;
+  }
+  return events;
 }
 
-void hang_up(Subscriber& sub) {
-  release(sub);
-  shutdown(sub.fd, SHUT_RDWR);
+}  // namespace
+
+std::string last_words(const Framing& framing, std::string_view comment) {
+  std::string text = wire::sse::encode_comment(comment);
+  return framing.header(text.size()) + text + std::string(framing.trailer()) +
+         std::string(framing.end());
+}
+
+void write_once(Transport& connection, const std::string& bytes) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  connection.write(&iov, 1, bytes.size());
 }
 
 bool Subscriber::wants(const std::string& room) const { return wire::in_rooms(rooms, room); }
 
 bool send_or_keep(Subscriber& sub, const iovec* iov, const Owner* owners, std::size_t count,
                   std::size_t total) {
-  ssize_t sent = 0;
-  if (sub.transport != nullptr) {
-    sent = sub.transport->write(iov, count, total);
-    if (sent < 0) {
-      return false;
-    }
-  } else {
-    msghdr msg{};
-    msg.msg_iov = const_cast<iovec*>(iov);
-    msg.msg_iovlen = count;
-    sent = sendmsg(sub.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        return false;
-      }
-      sent = 0;
-    }
+  const ssize_t sent = sub.connection->write(iov, count, total);
+  if (sent < 0) {
+    return false;
   }
   if (static_cast<std::size_t>(sent) == total) {
     sub.last_write = Clock::now();
@@ -105,7 +102,7 @@ Writer::~Writer() {
   close(m_event);
 }
 
-void Writer::adopt(std::shared_ptr<Subscriber> sub) {
+void Writer::adopt(std::unique_ptr<Subscriber> sub) {
   ++m_load;
   {
     std::lock_guard lock(m_inbox_mutex);
@@ -136,7 +133,7 @@ void Writer::run() {
       static_cast<int>(std::clamp<long>(static_cast<long>(heartbeat.count() / 4), 5L, max_idle_ms));
   epoll_event events[64];
   bool behind = false;  // someone got a capped write and has more waiting
-  while (!m_stop.load()) {
+  for (;;) {
     int n = epoll_wait(m_epoll, events, 64, behind ? 0 : tick_ms);
     for (int i = 0; i < n; ++i) {
       std::uint64_t key = events[i].data.u64;
@@ -144,16 +141,20 @@ void Writer::run() {
         std::uint64_t count = 0;
         [[maybe_unused]] auto r = read(m_event, &count, sizeof count);
       } else {
-        on_writable(key);
+        on_socket(key, events[i].events);
       }
     }
     if (m_stop.load()) {
-      // One last pass, so that what was published before shutdown began goes out too.
+      // One last pass, so that what was published before shutdown began goes out too; then
+      // every stream ends.
       take_inbox();
       refresh_window();
       for (auto& [key, sub] : m_subs) {
         serve(*sub, Clock::now());
+        end(*sub, EndReason::shutdown);
       }
+      m_subs.clear();
+      m_load = 0;
       break;
     }
     take_inbox();
@@ -168,7 +169,7 @@ void Writer::run() {
 }
 
 void Writer::take_inbox() {
-  std::vector<std::shared_ptr<Subscriber>> fresh;
+  std::vector<std::unique_ptr<Subscriber>> fresh;
   {
     std::lock_guard lock(m_inbox_mutex);
     fresh.swap(m_inbox);
@@ -185,7 +186,14 @@ void Writer::take_inbox() {
         m_window_tail = it->seq;
       }
     }
+    Subscriber& added = *sub;
     m_subs.emplace(sub->key, std::move(sub));
+    epoll_event ev{};
+    ev.events = watched_events(added);
+    ev.data.u64 = added.key;
+    if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, added.connection->fd(), &ev) != 0) {
+      end(added, EndReason::client_gone);  // not a socket epoll can watch: nothing to serve
+    }
   }
 }
 
@@ -207,8 +215,7 @@ void Writer::refresh_window() {
 }
 
 bool Writer::serve(Subscriber& sub, Clock::time_point now) {
-  std::lock_guard lock(sub.mutex);
-  if (sub.closed) {
+  if (sub.closed()) {
     return false;
   }
   // Too far behind (also while its socket is full), behind what the log still holds (its
@@ -229,11 +236,11 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
   }
   if (sub.cursor < m_window_head) {
     deliver(sub);
-    if (sub.stalled && !sub.closed && owed(sub) > m_hub.m_options.max_stream_bytes) {
+    if (sub.stalled && !sub.closed() && owed(sub) > m_hub.m_options.max_stream_bytes) {
       close_slow(sub);
       return false;
     }
-    return !sub.stalled && !sub.closed && sub.cursor < m_window_head;
+    return !sub.stalled && !sub.closed() && sub.cursor < m_window_head;
   }
   if (now - sub.last_write >= m_hub.m_options.heartbeat) {
     std::string header = sub.framing->header(k_ping.size());
@@ -242,9 +249,9 @@ bool Writer::serve(Subscriber& sub, Clock::time_point now) {
                     {const_cast<char*>(k_ping.data()), k_ping.size()},
                     {const_cast<char*>(trailer.data()), trailer.size()}};
     if (!send_or_keep(sub, iov, nullptr, 3, header.size() + k_ping.size() + trailer.size())) {
-      hang_up(sub);
+      end(sub, EndReason::client_gone);
     } else if (sub.stalled) {
-      arm(sub);
+      watch(sub);
     }
   }
   return false;
@@ -290,25 +297,45 @@ void Writer::deliver(Subscriber& sub) {
   owners[count] = nullptr;
   iov[count++] = {const_cast<char*>(trailer.data()), trailer.size()};
   if (!send_or_keep(sub, iov, owners, count, header.size() + payload + trailer.size())) {
-    hang_up(sub);
+    end(sub, EndReason::client_gone);
     return;
   }
   m_hub.m_deliveries += frames;
   if (sub.stalled) {
-    arm(sub);
+    watch(sub);
   }
 }
 
-void Writer::on_writable(std::uint64_t key) {
+void Writer::on_socket(std::uint64_t key, std::uint32_t events) {
   auto it = m_subs.find(key);
-  if (it == m_subs.end()) {
+  if (it == m_subs.end() || it->second->closed()) {
     return;
   }
   Subscriber& sub = *it->second;
-  std::lock_guard lock(sub.mutex);
-  if (sub.closed || !sub.stalled) {
+  if ((events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
+    end(sub, EndReason::client_gone);
     return;
   }
+  if ((events & EPOLLIN) != 0) {
+    // An SSE client has nothing to say: what it sends is read and dropped, its EOF noticed.
+    char scratch[512];
+    for (int reads = 0; reads < 8; ++reads) {
+      ssize_t n = recv(sub.connection->fd(), scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        end(sub, EndReason::client_gone);
+        return;
+      }
+      if (n < static_cast<ssize_t>(sizeof scratch)) {
+        break;
+      }
+    }
+  }
+  if ((events & EPOLLOUT) != 0 && sub.stalled) {
+    on_writable(sub);
+  }
+}
+
+void Writer::on_writable(Subscriber& sub) {
   std::vector<Piece> pending = std::move(sub.pending);
   sub.pending.clear();
   sub.pending_bytes = 0;
@@ -324,26 +351,52 @@ void Writer::on_writable(std::uint64_t key) {
     total += piece.length;
   }
   if (!send_or_keep(sub, iov.data(), owners.data(), iov.size(), total)) {
-    hang_up(sub);
-  } else if (sub.stalled) {
-    arm(sub);
+    end(sub, EndReason::client_gone);
+    return;
   }
+  watch(sub);
 }
 
-void Writer::arm(Subscriber& sub) {
+void Writer::watch(Subscriber& sub) {
+  if (sub.closed() || sub.watching_out == sub.stalled) {
+    return;
+  }
   epoll_event ev{};
-  ev.events = EPOLLOUT | EPOLLONESHOT;
+  ev.events = watched_events(sub);
   ev.data.u64 = sub.key;
-  sub.epoll = m_epoll;
-  if (epoll_ctl(m_epoll, sub.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sub.fd, &ev) == 0) {
-    sub.registered = true;
+  if (epoll_ctl(m_epoll, EPOLL_CTL_MOD, sub.connection->fd(), &ev) == 0) {
+    sub.watching_out = sub.stalled;
   }
 }
 
 void Writer::close_slow(Subscriber& sub) {
-  sub.too_slow = true;
   ++m_hub.m_closed_slow;
-  hang_up(sub);  // wakes the connection's own thread, which ends the stream
+  end(sub, EndReason::too_slow);
+}
+
+void Writer::end(Subscriber& sub, EndReason reason) {
+  if (sub.closed()) {
+    return;
+  }
+  if (reason == EndReason::shutdown && !sub.stalled) {
+    std::string final_comment;
+    {
+      std::lock_guard lock(m_hub.m_publish_mutex);  // written by shutdown() under it
+      final_comment = m_hub.m_final_comment;
+    }
+    write_once(*sub.connection, last_words(*sub.framing, final_comment));
+  }
+  // Out of the epoll set while the socket is open: once closed, its number may be reused.
+  epoll_ctl(m_epoll, EPOLL_CTL_DEL, sub.connection->fd(), nullptr);
+  sub.connection.reset();
+  sub.pending.clear();
+  sub.pending_bytes = 0;
+  --m_hub.m_subscribers;
+  auto on_end = std::move(sub.on_end);
+  sub.on_end = nullptr;
+  if (on_end) {
+    on_end(reason);
+  }
 }
 
 std::uint64_t Writer::owed(Subscriber& sub) const {
@@ -367,9 +420,7 @@ void Writer::prune_and_trim() {
   std::uint64_t lowest = m_window_head;
   for (auto it = m_subs.begin(); it != m_subs.end();) {
     Subscriber& sub = *it->second;
-    std::unique_lock lock(sub.mutex);
-    if (sub.closed) {
-      lock.unlock();  // released already, while its socket was open
+    if (sub.closed()) {
       it = m_subs.erase(it);
       --m_load;
       continue;

@@ -257,19 +257,20 @@ http::HttpServer::StreamBody NotifyService::open_stream(const http::HttpServer& 
         if (!stream.write(preamble)) {
           return;
         }
-        // Over TLS the hub's writers write through the connection's session, which this thread
-        // leaves alone until the subscription ends.
-        std::optional<hub::TlsTransport> tls;
-        if (stream.ssl() != nullptr) {
-          tls.emplace(stream.ssl(), stream.fd());
+        // From here the hub's writers own the connection: no thread waits for the stream.
+        http::HandedConnection connection = stream.hand_off();
+        std::unique_ptr<hub::Transport> transport;
+        if (connection.ssl != nullptr) {
+          transport = std::make_unique<hub::TlsTransport>(connection.ssl, connection.fd);
+        } else {
+          transport = std::make_unique<hub::SocketTransport>(connection.fd);
         }
-        // This thread parks here for the life of the stream; the hub's writers deliver.
-        auto subscription =
-            m_hub.subscribe(stream.fd(), framing, rooms, from, skip_through, tls ? &*tls : nullptr);
+        m_hub.subscribe({std::move(transport), framing, rooms, from, skip_through,
+                         // The address's stream slot is held until the stream ends.
+                         [client_id, slot](hub::EndReason reason) {
+                           spdlog::debug("stream {} ended: {}", client_id, describe(reason));
+                         }});
         spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
-        hub::EndReason reason = subscription->wait();
-        subscription.reset();  // released before the transport and the socket are
-        spdlog::debug("stream {} ended: {}", client_id, describe(reason));
       };
 }
 
