@@ -13,6 +13,7 @@
 #include "client/publisher.hpp"
 #include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/raw_connection.hpp"
 #include "wire/message.hpp"
 
 using namespace livechat::test;
@@ -120,6 +121,37 @@ TEST_CASE("2,000 concurrent streams, with no thread of their own", "[e2e]") {
   CHECK(eventually([&] { return health_clients(health) == 0; }));
   // The publisher's kept-alive connection is the one more.
   CHECK(eventually([&] { return server_threads(server) <= threads + 1; }));
+}
+
+TEST_CASE("kept-alive connections wait for their next request without a thread", "[e2e]") {
+  constexpr std::size_t k_connections = 300;
+  LivechatServer server({"serve-message", "--port", "0", "--db", ":memory:"});
+  const int port = server.port("message");
+  const std::size_t threads = server_threads(server);
+  INFO("server threads before: " << threads);
+  const std::string request = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (std::size_t i = 0; i < k_connections; ++i) {
+    connections.push_back(std::make_unique<RawConnection>(port));
+    REQUIRE(connections.back()->send(request));
+  }
+  for (auto& connection : connections) {
+    connection->read_responses(1);
+    REQUIRE(connection->responses().size() == 1);
+    CHECK(connection->responses()[0].status == 200);
+  }
+  // Quiet now: each waits in the server's idle set, and its thread is gone.
+  CHECK(eventually([&] { return server_threads(server) <= threads; }));
+  for (auto& connection : connections) {
+    REQUIRE(connection->send(request));  // the same connection, woken by its next request
+  }
+  for (auto& connection : connections) {
+    connection->read_responses(2);
+    REQUIRE(connection->responses().size() == 2);
+    CHECK(connection->responses()[1].status == 200);
+    CHECK_FALSE(connection->ended());
+  }
+  CHECK(eventually([&] { return server_threads(server) <= threads; }));
 }
 
 TEST_CASE("bench against a real server", "[e2e]") {

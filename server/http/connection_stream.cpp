@@ -60,9 +60,10 @@ bool ConnectionStream::has_buffered() const {
   return m_begin < m_buffer.size() || (m_ssl != nullptr && SSL_pending(m_ssl) > 0);
 }
 
-bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout, int wake_fd) {
+ConnectionStream::Wait ConnectionStream::wait_for_request(std::chrono::milliseconds timeout,
+                                                          int wake_fd) {
   if (has_buffered()) {
-    return true;  // a pipelined request
+    return Wait::request;  // a pipelined request
   }
   pollfd fds[2] = {{m_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
   for (;;) {
@@ -70,7 +71,11 @@ bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout, int w
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    return n > 0 && fds[1].revents == 0 && (fds[0].revents & POLLIN) != 0;
+    if (n == 0) {
+      return Wait::idle;
+    }
+    return n > 0 && fds[1].revents == 0 && (fds[0].revents & POLLIN) != 0 ? Wait::request
+                                                                          : Wait::closed;
   }
 }
 

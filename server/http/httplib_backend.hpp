@@ -65,9 +65,15 @@ class ConnectionStream final : public httplib::Stream {
   // socket must not block).
   ConnectionStream(int fd, SSL* ssl, const StreamLimits& limits);
 
-  // Waits until a request's first bytes can be read, for at most `timeout`; false if none came,
-  // the connection closed, or `wake_fd` became readable (the server is stopping).
-  bool wait_for_request(std::chrono::milliseconds timeout, int wake_fd);
+  // What waiting for a request saw.
+  enum class Wait {
+    request,  // its first bytes (or the end of the stream) can be read
+    idle,     // nothing came within the timeout
+    closed,   // the connection broke, or `wake_fd` became readable (the server is stopping)
+  };
+
+  // Waits until a request's first bytes can be read, for at most `timeout`.
+  Wait wait_for_request(std::chrono::milliseconds timeout, int wake_fd);
 
   // Starts the clock of the next request.
   void begin_request();

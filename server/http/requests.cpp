@@ -1,4 +1,5 @@
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -49,26 +50,38 @@ std::string closing_error_reply(const wire::ApiError& error, std::string_view al
   return reply + "Connection: close\r\n\r\n" + body;
 }
 
-bool HttpServer::serve_requests(ConnectionStream& stream) {
+HttpServer::Served HttpServer::serve_requests(ConnectionStream& stream, bool may_park) {
   // Kept alive until the client closes it, goes quiet, or a request is rejected: nothing after a
-  // rejected request is read as a request, since where it ends cannot be trusted.
-  while (!m_stopping.load() && stream.wait_for_request(m_options.keep_alive_timeout, m_wake_fd)) {
+  // rejected request is read as a request, since where it ends cannot be trusted. A client that
+  // goes quiet for a moment waits for the rest of the keep-alive time in the idle set.
+  const std::chrono::milliseconds keep_alive = m_options.keep_alive_timeout;
+  const std::chrono::milliseconds wait =
+      may_park ? std::min(m_options.idle_after, keep_alive) : keep_alive;
+  while (!m_stopping.load()) {
+    switch (stream.wait_for_request(wait, m_wake_fd)) {
+      case ConnectionStream::Wait::request:
+        break;
+      case ConnectionStream::Wait::idle:
+        return may_park ? Served::park : Served::close;
+      case ConnectionStream::Wait::closed:
+        return Served::close;
+    }
     stream.begin_request();
     auto head = stream.read_head();
     if (!head) {
-      return true;  // gone before its head was whole
+      return Served::close;  // gone before its head was whole
     }
     if (!*head) {
       const auto& error = head->error();
       spdlog::debug("request rejected before it was read: {}", error.message);
       std::string reply = closing_error_reply(error, allowed_origin(m_options.allowed_origins, ""));
       [[maybe_unused]] auto n = stream.write(reply.data(), reply.size());
-      return false;
+      return Served::linger;
     }
     const wire::RequestHead& request = head->value();
     if (request.content_length > m_options.max_body_bytes) {
       reject_body(stream, request);
-      return false;
+      return Served::linger;
     }
     if (request.chunked) {
       // Its end is cpp-httplib's to find, not counted here: the connection ends with it.
@@ -76,24 +89,24 @@ bool HttpServer::serve_requests(ConnectionStream& stream) {
     }
     const bool kept = m_backend->serve(stream);
     if (stream.handed_off()) {
-      return true;  // a stream route took the connection over
+      return Served::handed_off;  // a stream route took the connection over
     }
     if (stream.breach() != Breach::none) {
       if (!stream.answered()) {
         answer_breach(stream);  // cut off where cpp-httplib answers nothing
       }
-      return false;
+      return Served::linger;
     }
     // A body not read to its end leaves bytes that are no request of the client's.
     const bool whole = stream.body_bytes_read() == request.content_length;
     if (!kept) {
-      return whole;  // cpp-httplib closes it (Connection: close, HTTP/1.0)
+      return whole ? Served::close : Served::linger;  // cpp-httplib closes it (Connection: close)
     }
     if (stream.closing() || !whole) {
-      return false;
+      return Served::linger;
     }
   }
-  return true;
+  return Served::close;
 }
 
 void HttpServer::reject_body(ConnectionStream& stream, const wire::RequestHead& request) {

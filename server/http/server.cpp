@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "server/http/httplib_backend.hpp"
 #include "wire/auth.hpp"
@@ -72,12 +74,20 @@ void linger_close(int fd) {
   }
 }
 
-struct ConnectionStart {
-  HttpServer* server;
-  int fd;
+}  // namespace
+
+struct HttpServer::Connection {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  std::unique_ptr<ConnectionStream> stream;
+  std::chrono::steady_clock::time_point idle_until;  // while parked
 };
 
-}  // namespace
+struct HttpServer::Start {
+  HttpServer* server = nullptr;
+  int fd = -1;                          // a new socket, or
+  std::unique_ptr<Connection> resumed;  // an idle connection whose next request came
+};
 
 ConnectionStream* current_stream() { return t_stream; }
 
@@ -109,7 +119,7 @@ void HttpServer::warm_up() {
     ::shutdown(fds[0], SHUT_WR);
     ConnectionStream stream(fds[1], nullptr, *m_limits);
     t_stream = &stream;
-    serve_requests(stream);  // no route yet: cpp-httplib answers 404 into the socket pair
+    serve_requests(stream, false);  // no route yet: cpp-httplib answers 404 into the socket pair
     t_stream = nullptr;
   }
   ::close(fds[0]);
@@ -140,6 +150,12 @@ wire::Result<int> HttpServer::start() {
   ::listen(m_listen_fd, m_options.backlog);
   fcntl(m_listen_fd, F_SETFL, fcntl(m_listen_fd, F_GETFL) | O_NONBLOCK);
   m_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  m_idle_epoll = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = m_wake_fd;
+  epoll_ctl(m_idle_epoll, EPOLL_CTL_ADD, m_wake_fd, &wake);
+  m_idler = std::thread([this] { idle_loop(); });
   m_acceptor = std::thread([this] { accept_loop(); });
   return port;
 }
@@ -188,23 +204,31 @@ void HttpServer::spawn_connection(int fd) {
     m_open.emplace(fd, socket_cookie(fd));
   }
   ++m_connections;
+  auto start = std::make_unique<Start>();
+  start->server = this;
+  start->fd = fd;
+  if (!spawn(start)) {
+    Connection connection;
+    connection.fd = fd;
+    close_connection(connection, false);
+  }
+}
+
+bool HttpServer::spawn(std::unique_ptr<Start>& start) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, m_options.thread_stack_bytes);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_t thread;
-  auto* start = new ConnectionStart{this, fd};
-  int rc = pthread_create(&thread, &attr, &HttpServer::connection_main, start);
+  Start* raw = start.release();
+  int rc = pthread_create(&thread, &attr, &HttpServer::connection_main, raw);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
-    delete start;
-    spdlog::warn("cannot start a thread for a new connection ({}); closing it", std::strerror(rc));
-    ::close(fd);
-    std::lock_guard lock(m_mutex);
-    m_open.erase(fd);
-    --m_connections;
-    m_drained.notify_all();
+    start.reset(raw);
+    spdlog::warn("cannot start a thread for a connection ({}); closing it", std::strerror(rc));
+    return false;
   }
+  return true;
 }
 
 void HttpServer::serve_socket(int fd) {
@@ -213,12 +237,16 @@ void HttpServer::serve_socket(int fd) {
     m_open.emplace(fd, socket_cookie(fd));
   }
   ++m_connections;
-  run_connection(fd);
+  run_connection(fd, false);
 }
 
 void* HttpServer::connection_main(void* arg) {
-  std::unique_ptr<ConnectionStart> start(static_cast<ConnectionStart*>(arg));
-  start->server->run_connection(start->fd);
+  std::unique_ptr<Start> start(static_cast<Start*>(arg));
+  if (start->resumed) {
+    start->server->serve_connection(std::move(start->resumed), true);
+  } else {
+    start->server->run_connection(start->fd, true);
+  }
   return nullptr;
 }
 
@@ -233,26 +261,132 @@ HandedConnection HttpServer::hand_off(ConnectionStream& stream) {
   return {stream.socket(), stream.ssl()};
 }
 
-void HttpServer::run_connection(int fd) {
-  SSL* ssl = nullptr;
-  bool linger = false;  // the client may still be sending: drain before closing
-  if (!m_tls_on || (ssl = accept_tls(fd)) != nullptr) {
-    ConnectionStream stream(fd, ssl, *m_limits);
-    t_stream = &stream;
-    try {
-      linger = !serve_requests(stream);
-    } catch (const std::exception& e) {
-      spdlog::error("connection failed: {}", e.what());
-    }
-    t_stream = nullptr;
-    if (stream.handed_off()) {
+void HttpServer::run_connection(int fd, bool may_park) {
+  auto connection = std::make_unique<Connection>();
+  connection->fd = fd;
+  if (m_tls_on && (connection->ssl = accept_tls(fd)) == nullptr) {
+    close_connection(*connection, false);
+    return;
+  }
+  connection->stream = std::make_unique<ConnectionStream>(fd, connection->ssl, *m_limits);
+  serve_connection(std::move(connection), may_park && m_idle_epoll >= 0);
+}
+
+void HttpServer::serve_connection(std::unique_ptr<Connection> connection, bool may_park) {
+  ConnectionStream& stream = *connection->stream;
+  t_stream = &stream;
+  Served served = Served::close;
+  try {
+    served = serve_requests(stream, may_park);
+  } catch (const std::exception& e) {
+    spdlog::error("connection failed: {}", e.what());
+  }
+  t_stream = nullptr;
+  switch (served) {
+    case Served::handed_off:
       return;  // a stream route has the socket and the session now
+    case Served::park:
+      park(std::move(connection));
+      return;
+    case Served::linger:
+      close_connection(*connection, true);  // the client may still be sending: drain first
+      return;
+    case Served::close:
+      close_connection(*connection, false);
+      return;
+  }
+}
+
+void HttpServer::park(std::unique_ptr<Connection> connection) {
+  const int fd = connection->fd;
+  connection->idle_until = std::chrono::steady_clock::now() + m_options.keep_alive_timeout;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_stopping.load()) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+      ev.data.fd = fd;
+      auto& slot = m_parked[fd];
+      slot = std::move(connection);
+      if (epoll_ctl(m_idle_epoll, EPOLL_CTL_ADD, fd, &ev) == 0) {
+        return;
+      }
+      connection = std::move(slot);
+      m_parked.erase(fd);
     }
   }
-  if (ssl != nullptr) {
-    SSL_shutdown(ssl);  // close_notify, if the socket takes it (it fails after a broken write)
+  close_connection(*connection, false);
+}
+
+void HttpServer::idle_loop() {
+  constexpr int k_sweep_ms = 250;  // how often idle connections are checked for their timeout
+  epoll_event events[64];
+  auto next_sweep = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<Connection>> woken;
+  std::vector<std::unique_ptr<Connection>> expired;
+  while (!m_stopping.load()) {
+    int n = epoll_wait(m_idle_epoll, events, 64, k_sweep_ms);
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(m_mutex);
+      for (int i = 0; i < n; ++i) {
+        auto it = m_parked.find(events[i].data.fd);
+        if (it == m_parked.end()) {
+          continue;  // the wake event
+        }
+        epoll_ctl(m_idle_epoll, EPOLL_CTL_DEL, it->first, nullptr);
+        // Bytes first: a client may send its last request and hang up at once.
+        ((events[i].events & EPOLLIN) != 0 ? woken : expired).push_back(std::move(it->second));
+        m_parked.erase(it);
+      }
+      if (now >= next_sweep) {
+        next_sweep = now + std::chrono::milliseconds(k_sweep_ms);
+        for (auto it = m_parked.begin(); it != m_parked.end();) {
+          if (it->second->idle_until <= now) {
+            epoll_ctl(m_idle_epoll, EPOLL_CTL_DEL, it->first, nullptr);
+            expired.push_back(std::move(it->second));
+            it = m_parked.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+    }
+    for (auto& connection : woken) {
+      auto start = std::make_unique<Start>();
+      start->server = this;
+      start->resumed = std::move(connection);
+      if (!spawn(start)) {
+        close_connection(*start->resumed, false);
+      }
+    }
+    for (auto& connection : expired) {
+      close_connection(*connection, false);
+    }
+    woken.clear();
+    expired.clear();
+  }
+  // Stopping: no idle connection gets another request. park() closes those that come later.
+  {
+    std::lock_guard lock(m_mutex);
+    for (auto& [fd, connection] : m_parked) {
+      expired.push_back(std::move(connection));
+    }
+    m_parked.clear();
+  }
+  for (auto& connection : expired) {
+    close_connection(*connection, false);
+  }
+}
+
+void HttpServer::close_connection(Connection& connection, bool linger) {
+  const int fd = connection.fd;
+  if (connection.ssl != nullptr) {
+    SSL_shutdown(
+        connection.ssl);  // close_notify, if the socket takes it (not after a broken write)
     ERR_clear_error();
-    SSL_free(ssl);
+    SSL_free(connection.ssl);
+    connection.ssl = nullptr;
   }
   if (linger) {
     linger_close(fd);
@@ -263,6 +397,11 @@ void HttpServer::run_connection(int fd) {
   m_open.erase(fd);
   --m_connections;
   m_drained.notify_all();
+}
+
+std::size_t HttpServer::idle_connections() const {
+  std::lock_guard lock(m_mutex);
+  return m_parked.size();
 }
 
 ssl_st* HttpServer::accept_tls(int fd) {
@@ -334,6 +473,9 @@ void HttpServer::stop() {
   if (m_acceptor.joinable()) {
     m_acceptor.join();
   }
+  if (m_idler.joinable()) {
+    m_idler.join();  // it closes every idle connection
+  }
   ::shutdown(m_listen_fd, SHUT_RDWR);
   ::close(m_listen_fd);
   std::unique_lock lock(m_mutex);
@@ -348,6 +490,7 @@ void HttpServer::stop() {
     m_drained.wait(lock, [&] { return m_open.empty(); });
   }
   ::close(m_wake_fd);
+  ::close(m_idle_epoll);
 }
 
 void HttpServer::set_tls(std::shared_ptr<wire::TlsContext> tls) {

@@ -56,6 +56,10 @@ struct HttpServerOptions {
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
   std::chrono::seconds keep_alive_timeout{5};
+  // A kept-alive connection that sends no request for this long waits for its next one in the
+  // server's idle set, without a thread (for the rest of the keep-alive timeout); a client that
+  // goes on at once keeps its thread.
+  std::chrono::milliseconds idle_after{50};
   // A request must arrive whole (request line, headers and body) within this, or it gets a 408
   // and its connection closes: a client trickling bytes holds a thread no longer than this.
   std::chrono::milliseconds request_timeout{20'000};
@@ -178,8 +182,11 @@ class HttpServer {
   // Tells whether stop() has begun.
   bool stopping() const { return m_stopping.load(); }
 
-  // Returns how many connections are open (streams handed off left out).
+  // Returns how many connections are open (streams handed off left out), idle ones included.
   std::size_t connections() const { return m_connections.load(); }
+
+  // Returns how many kept-alive connections wait for their next request without a thread.
+  std::size_t idle_connections() const;
 
   // Returns the address of the client a request came from (see trust_proxy), for per-client
   // limits.
@@ -206,13 +213,31 @@ class HttpServer {
   // be built before every connection reads them, so the TSan run needs no suppression for them.
   void warm_up();
   void accept_loop();
+  // One open connection: its socket, TLS session and stream (server.cpp).
+  struct Connection;
+  // What a connection's thread starts on: a new socket, or an idle connection's next request.
+  struct Start;
+  // How serving a connection's requests ended.
+  enum class Served { close, linger, park, handed_off };
   void spawn_connection(int fd);
-  void run_connection(int fd);
+  // Starts a thread on `start`; false (and `start` back) if none could be made.
+  bool spawn(std::unique_ptr<Start>& start);
+  // Accepts TLS on a new socket, then serves it.
+  void run_connection(int fd, bool may_park);
+  // Serves a connection's requests until it closes, is handed off or goes idle (then parks).
+  void serve_connection(std::unique_ptr<Connection> connection, bool may_park);
+  // Puts an idle connection in the idle set, where the idle loop wakes it on its next request.
+  void park(std::unique_ptr<Connection> connection);
+  // Watches the idle set: a connection whose next request arrives gets a thread again, one that
+  // hangs up or outstays the keep-alive timeout is closed, and all of them at stop().
+  void idle_loop();
+  // Closes a connection (draining what its client still sends first, with `linger`).
+  void close_connection(Connection& connection, bool linger);
   // Configures cpp-httplib: timeouts, limits, and the headers and JSON errors of every answer.
   void configure_backend();
-  // Serves the requests of one connection in turn; false when it ends on a rejected request,
-  // whose sender may still be writing.
-  bool serve_requests(ConnectionStream& stream);
+  // Serves the requests of one connection in turn: linger when it ends on a rejected request,
+  // whose sender may still be writing; park when it went quiet and `may_park`.
+  Served serve_requests(ConnectionStream& stream, bool may_park);
   // Answers a request its route's gate rejects (closing the connection); false if it passes.
   static bool reject_at_gate(const PostOptions& options, const httplib::Request& req,
                              httplib::Response& res);
@@ -251,9 +276,12 @@ class HttpServer {
   int m_wake_fd = -1;
   int m_port = 0;
   std::thread m_acceptor;
+  int m_idle_epoll = -1;
+  std::thread m_idler;
+  std::map<int, std::unique_ptr<Connection>> m_parked;  // by socket; guarded by m_mutex
   std::atomic<bool> m_stopping{false};
   std::atomic<std::size_t> m_connections{0};
-  std::mutex m_mutex;
+  mutable std::mutex m_mutex;
   std::condition_variable m_drained;
   std::map<int, std::uint64_t> m_open;  // socket -> its cookie
   std::chrono::steady_clock::time_point m_last_emfile_warning;
