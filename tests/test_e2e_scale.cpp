@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "client/bench/load.hpp"
-#include "client/bench/process_stats.hpp"
 #include "client/bench/stream_pool.hpp"
 #include "client/publisher.hpp"
 #include "tests/support/in_process.hpp"
@@ -67,11 +66,7 @@ int health_clients(httplib::Client& health) {
 }  // namespace
 
 // Returns how many threads a server process runs.
-std::size_t server_threads(LivechatServer& server) {
-  auto sample = client::bench::sample_process(server.process().pid());
-  REQUIRE(sample);
-  return sample->peak_threads;
-}
+std::size_t server_threads(LivechatServer& server) { return server.process().threads(); }
 
 TEST_CASE("2,000 concurrent streams, with no thread of their own", "[e2e]") {
   constexpr std::size_t k_streams = 2'000;

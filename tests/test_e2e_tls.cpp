@@ -207,6 +207,31 @@ TEST_CASE_METHOD(Certified,
 }
 
 TEST_CASE_METHOD(Certified,
+                 "HTTPS: a kept-alive TLS connection waits for its next request without a thread",
+                 "[e2e]") {
+  LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert, "--tls-key",
+                         certificate.key});
+  const std::size_t threads = notify.process().threads();
+  RawTlsClient client(notify.port("notification"));
+  auto answers = [](const std::string& got) {
+    std::size_t count = 0;
+    for (auto at = got.find("HTTP/1.1 200"); at != std::string::npos;
+         at = got.find("HTTP/1.1 200", at + 1)) {
+      ++count;
+    }
+    return got.find("\"service\":\"notify\"") == std::string::npos ? 0 : count;
+  };
+  for (std::size_t i = 1; i <= 3; ++i) {
+    client.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    auto got = client.read_until([&](const std::string& text) { return answers(text) >= i; });
+    REQUIRE(answers(got) == i);
+    // Quiet now: the session waits in the server's idle set, and its thread is gone.
+    REQUIRE(eventually([&] { return notify.process().threads() <= threads; }));
+  }
+  CHECK_FALSE(client.ended());
+}
+
+TEST_CASE_METHOD(Certified,
                  "HTTPS: a TLS client that stops reading is closed, one that reads gets everything",
                  "[e2e]") {
   LivechatServer notify({"serve-notify", "--port", "0", "--tls-cert", certificate.cert, "--tls-key",

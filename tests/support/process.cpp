@@ -394,4 +394,13 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
+std::size_t Child::threads() const {
+  std::size_t count = 0;
+  const auto tasks = std::filesystem::path("/proc") / std::to_string(m_pid) / "task";
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator(tasks)) {
+    ++count;
+  }
+  return count;
+}
+
 }  // namespace livechat::test

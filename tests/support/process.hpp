@@ -47,6 +47,9 @@ class Child {
   std::vector<std::string> out_lines() const;
   pid_t pid() const { return m_pid; }
 
+  // Returns how many threads the process runs now (from /proc).
+  std::size_t threads() const;
+
  private:
   void reap_output();
 
