@@ -7,9 +7,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
 #include "wire/token.hpp"
@@ -188,4 +190,52 @@ TEST_CASE("serve restarted after a SIGKILL replays a resume from its store", "[e
   REQUIRE(resumed.wait_messages(3));
   CHECK(ids_of(resumed.messages()) == std::vector<std::string>(posted.begin() + 2, posted.end()));
   CHECK_FALSE(has_reset(resumed));
+}
+
+TEST_CASE("bench across a SIGKILL of serve-notify --message-url: no reset, none lost, all back",
+          "[e2e]") {
+  const int streams = 20;
+  TempDir dir;
+  const int notify_port = free_port();
+  LivechatServer message({"serve-message", "--port", "0", "--db", dir.file("chat.db"),
+                          "--notify-url", "http://127.0.0.1:" + std::to_string(notify_port)});
+  const std::vector<std::string> notify_args = {"serve-notify", "--port",
+                                                std::to_string(notify_port), "--message-url",
+                                                message.url("message")};
+  auto notify = std::make_unique<LivechatServer>(notify_args);
+  const std::vector<std::string> bench_args = {"bench",
+                                               "-n",
+                                               std::to_string(streams),
+                                               "-m",
+                                               "80",
+                                               "--rate",
+                                               "20",
+                                               "--json",
+                                               "--message-url",
+                                               message.url("message"),
+                                               "--notify-url",
+                                               notify->url("notification")};
+  Finished run;
+  std::thread bench([&] { run = run_in_process(bench_args); });
+  // Cut once the streams have had a few messages, long before the last one is published.
+  bool delivering =
+      eventually([&] { return health(notify_port).value("deliveries", 0) >= 5 * streams; }, 20s);
+  if (delivering) {
+    notify->crash();
+    notify = std::make_unique<LivechatServer>(notify_args);
+  }
+  bench.join();
+  REQUIRE(delivering);
+  INFO("bench stderr: " << run.err);
+  INFO("serve-notify (restarted) stderr:\n" << notify->process().err());
+  REQUIRE(run.code == 0);
+  auto report = json::parse(run.out);
+  CHECK(report["lost"] == 0);
+  CHECK(report["duplicated"] == 0);
+  CHECK(report["resets"] == 0);
+  CHECK(report["closed"] == streams);
+  CHECK(report["reconnects"] == streams);
+  CHECK(report["open_at_end"] == streams);
+  CHECK(report["all_back_seconds"].get<double>() > 0);
+  CHECK(report["longest_away_seconds"].get<double>() <= report["all_back_seconds"].get<double>());
 }
