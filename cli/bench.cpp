@@ -132,6 +132,7 @@ nlohmann::json report_json(const client::bench::BenchReport& r, const BenchServi
       {"closed", r.closed},
       {"resets", r.resets},
       {"failed_reconnects", r.failed_reconnects},
+      {"reconnect_failures", r.reconnect_failures},
       {"open_at_end", r.open_at_end},
       {"all_back_seconds", r.all_back_seconds},
       {"longest_away_seconds", r.longest_away_seconds},
