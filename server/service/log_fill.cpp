@@ -13,8 +13,6 @@
 namespace livechat::server::service {
 namespace {
 
-constexpr std::size_t k_page = 1000;  // the most one history request returns
-
 // One attempt's outcome: the messages, or an error and whether another attempt may help.
 struct Attempt {
   std::vector<wire::Message> messages;
@@ -35,7 +33,8 @@ Attempt read_newest(const wire::Endpoint& endpoint, const HistoryFillOptions& op
   std::size_t total = 0;
   std::string before;
   while (total < options.max_messages) {
-    const std::size_t limit = std::min(k_page, options.max_messages - total);
+    const std::size_t limit =
+        std::min(std::max<std::size_t>(1, options.page), options.max_messages - total);
     std::string path = endpoint.base_path + "/messages?limit=" + std::to_string(limit);
     if (!before.empty()) {
       path += "&before=" + wire::url_encode(before);

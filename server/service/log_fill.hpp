@@ -20,6 +20,8 @@ namespace livechat::server::service {
 struct HistoryFillOptions {
   // The newest this many messages: the log's size (older ones would be trimmed at once).
   std::size_t max_messages = hub::EventLogLimits{}.max_events;
+  // Messages asked for per request: the most one GET /messages returns.
+  std::size_t page = 1000;
   // Sent as "Authorization: Bearer <token>" when set: the user token a message service run
   // with an auth secret wants for its history.
   std::string token;
