@@ -131,6 +131,11 @@ nlohmann::json report_json(const client::bench::BenchReport& r, const BenchServi
       {"reconnects", r.reconnects},
       {"closed", r.closed},
       {"resets", r.resets},
+      {"failed_reconnects", r.failed_reconnects},
+      {"reconnect_failures", r.reconnect_failures},
+      {"open_at_end", r.open_at_end},
+      {"all_back_seconds", r.all_back_seconds},
+      {"longest_away_seconds", r.longest_away_seconds},
       {"server", server},
       {"timed_out", r.timed_out},
       {"elapsed_seconds", r.elapsed_seconds},
@@ -161,6 +166,14 @@ void print_human(const client::bench::BenchReport& r, std::ostream& out) {
                          " streams closed by the server, " + std::to_string(r.resets) +
                          " told to reset)"},
   };
+  if (r.closed > 0) {
+    lines.emplace_back("resumed",
+                       std::to_string(r.open_at_end) + " of " + std::to_string(r.connected) +
+                           " streams open at the end; " + "the last came back " +
+                           fixed(r.all_back_seconds, 2) + " s after the first cut (longest away " +
+                           fixed(r.longest_away_seconds, 2) + " s), " +
+                           std::to_string(r.failed_reconnects) + " failed reconnect attempts");
+  }
   if (r.server) {
     lines.emplace_back("server", "pid " + std::to_string(r.server->pid) + ", peak RSS " +
                                      fixed(r.server->peak_rss_mb, 1) + " MB (" +

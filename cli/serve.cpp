@@ -13,6 +13,7 @@
 #include "cli/store_factory.hpp"
 #include "cli/tls_reload.hpp"
 #include "server/redis/feed.hpp"
+#include "server/service/log_fill.hpp"
 #include "server/service/notifier.hpp"
 
 namespace livechat::cli {
@@ -46,6 +47,13 @@ int run_serve(const ServeOptions& o, const Streams& io) {
   std::unique_ptr<server::redis::RedisFeed> feed;
   if (!o.message.redis_url.empty()) {
     feed = std::make_unique<server::redis::RedisFeed>(require_redis(o.message.redis_url), hub);
+  } else if (auto filled = server::service::fill_from_store(hub, *store, o.notify.log_events)) {
+    // Before either service listens: a stream resuming across a restart is replayed what it
+    // missed, not reset. What the outbox forwards again at start is already there and skipped.
+    spdlog::info("event log filled with {} messages from the store", filled->messages);
+  } else {
+    spdlog::warn("starting with an empty event log ({}): streams that resume get a reset",
+                 filled.error().message);
   }
   auto notify_options = notify_service_options(o.notify, o.common);
   notify_options.notify_route = o.expose_notify || !o.common.notify_token.empty();

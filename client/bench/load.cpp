@@ -8,6 +8,7 @@
 #include <atomic>
 #include <charconv>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -17,7 +18,6 @@
 #include "client/bench/stream_pool.hpp"
 #include "client/publisher.hpp"
 #include "wire/http_client.hpp"
-#include "wire/id.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::client::bench {
@@ -50,11 +50,34 @@ bool is_local(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+// Returns a key that sorts as a timestamp-shaped id (YYYYMMDDhhmmss.ffffff) sorts: its digits
+// as one number, the century left out so that it fits. Streams that resume get replays whose
+// ids differ from one event to the next, and wire::parse_id's calendar arithmetic on each of
+// them was a third of the load tool's time in a reconnect storm.
+std::optional<std::uint64_t> id_order(std::string_view id) {
+  constexpr std::size_t k_length = 21;
+  constexpr std::size_t k_dot = 14;
+  if (id.size() != k_length || id[k_dot] != '.') {
+    return std::nullopt;
+  }
+  std::uint64_t key = 0;
+  for (std::size_t i = 2; i < k_length; ++i) {
+    if (i == k_dot) {
+      continue;
+    }
+    if (id[i] < '0' || id[i] > '9') {
+      return std::nullopt;
+    }
+    key = key * 10 + static_cast<std::uint64_t>(id[i] - '0');
+  }
+  return key;
+}
+
 // What one event loop measures; only its own thread writes the histogram.
 struct alignas(64) LoopTally {
   LatencyRecorder latency;
   std::string last_id;  // every listener gets the same message in turn: parse its id once
-  std::optional<std::int64_t> last_stored;
+  std::optional<std::uint64_t> last_stored;
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::int64_t> last_delivery_ns{0};
 };
@@ -66,7 +89,8 @@ class BenchListener : public StreamHandler {
       : m_tally(listeners, messages),
         m_listening(listeners),
         m_start_ns(start_ns),
-        m_foreign(foreign) {
+        m_foreign(foreign),
+        m_closed_ns(listeners) {
     for (auto& l : m_loops) {
       l = std::make_unique<LoopTally>();
     }
@@ -75,7 +99,20 @@ class BenchListener : public StreamHandler {
   void on_connected(std::size_t index, std::size_t) override {
     if (m_listening[index].exchange(true) == false) {
       ++m_ever_connected;
+      return;
     }
+    // A reconnect: the stream is back, `away` after its cut.
+    std::int64_t now_ns = nanos(Clock::now());
+    std::int64_t away = now_ns - m_closed_ns[index].load(std::memory_order_relaxed);
+    raise(m_longest_away_ns, away);
+    raise(m_last_back_ns, now_ns);
+  }
+
+  void on_closed(std::size_t index, std::size_t, const std::string&) override {
+    std::int64_t now_ns = nanos(Clock::now());
+    m_closed_ns[index].store(now_ns, std::memory_order_relaxed);
+    std::int64_t none = 0;
+    m_first_cut_ns.compare_exchange_strong(none, now_ns);
   }
 
   void on_event(std::size_t index, std::size_t loop, const wire::sse::Event& event,
@@ -93,9 +130,9 @@ class BenchListener : public StreamHandler {
     auto& l = *m_loops[loop];
     if (!m_foreign && event.id != l.last_id) {
       l.last_id = event.id;
-      l.last_stored = wire::parse_id(event.id);
+      l.last_stored = id_order(event.id);
     }
-    auto order = l.last_stored ? static_cast<std::uint64_t>(*l.last_stored) : payload->seq;
+    auto order = l.last_stored ? *l.last_stored : payload->seq;
     if (m_tally.record(index, payload->seq, order)) {
       std::int64_t now_ns = nanos(received);
       l.latency.record(static_cast<std::uint64_t>(
@@ -105,8 +142,13 @@ class BenchListener : public StreamHandler {
     }
   }
 
-  void on_failed(std::size_t, std::size_t, int status, const std::string& reason) override {
+  void on_failed(std::size_t index, std::size_t, int status, const std::string& reason) override {
     std::lock_guard lock(m_mutex);
+    if (m_listening[index].load()) {
+      ++m_failed_reconnects;  // a cut stream's attempt to come back: it tries again
+      ++m_reconnect_failures[status != 0 ? "HTTP " + std::to_string(status) : reason];
+      return;
+    }
     if (m_first_failure.message.empty()) {
       m_first_failure = {failure_code(status, reason),
                          status != 0 && reason.rfind("HTTP", 0) != 0
@@ -120,6 +162,11 @@ class BenchListener : public StreamHandler {
   }
   std::size_t ever_connected() const { return m_ever_connected.load(); }
   std::size_t resets() const { return m_resets.load(); }
+  std::size_t failed_reconnects() const { return m_failed_reconnects.load(); }
+  std::map<std::string, std::size_t> reconnect_failures() const {
+    std::lock_guard lock(m_mutex);
+    return m_reconnect_failures;
+  }
   wire::Error first_failure() const {
     std::lock_guard lock(m_mutex);
     return m_first_failure;
@@ -140,8 +187,18 @@ class BenchListener : public StreamHandler {
     return out;
   }
   const DeliveryTally& tally() const { return m_tally; }
+  // The first time a stream was cut (0: never), and the last time one came back.
+  std::int64_t first_cut_ns() const { return m_first_cut_ns.load(); }
+  std::int64_t last_back_ns() const { return m_last_back_ns.load(); }
+  std::int64_t longest_away_ns() const { return m_longest_away_ns.load(); }
 
  private:
+  static void raise(std::atomic<std::int64_t>& value, std::int64_t to) {
+    std::int64_t seen = value.load(std::memory_order_relaxed);
+    while (seen < to && !value.compare_exchange_weak(seen, to)) {
+    }
+  }
+
   DeliveryTally m_tally;
   std::vector<std::atomic<bool>> m_listening;
   std::int64_t m_start_ns;
@@ -149,8 +206,14 @@ class BenchListener : public StreamHandler {
   std::unique_ptr<LoopTally> m_loops[2];
   std::atomic<std::size_t> m_ever_connected{0};
   std::atomic<std::size_t> m_resets{0};
+  std::atomic<std::size_t> m_failed_reconnects{0};
+  std::vector<std::atomic<std::int64_t>> m_closed_ns;  // per listener: when it was last cut
+  std::atomic<std::int64_t> m_first_cut_ns{0};
+  std::atomic<std::int64_t> m_last_back_ns{0};
+  std::atomic<std::int64_t> m_longest_away_ns{0};
   mutable std::mutex m_mutex;
   wire::Error m_first_failure;
+  std::map<std::string, std::size_t> m_reconnect_failures;  // why, and how often
 };
 
 // Keeps the peak memory and thread count of a local server process.
@@ -291,6 +354,7 @@ wire::Result<BenchReport, BenchFailure> run_bench(const BenchConfig& config,
   while (listener.received() < publishers.published() * listener.ever_connected() &&
          Clock::now() < drain_end && tick()) {
   }
+  report.open_at_end = pool.connected();
   pool.stop();
   server.sample();
 
@@ -318,6 +382,14 @@ wire::Result<BenchReport, BenchFailure> run_bench(const BenchConfig& config,
   report.reconnects = pool.reconnects();
   report.closed = pool.closed();
   report.resets = listener.resets();
+  report.failed_reconnects = listener.failed_reconnects();
+  report.reconnect_failures = listener.reconnect_failures();
+  if (listener.first_cut_ns() != 0) {
+    report.all_back_seconds = static_cast<double>(std::max<std::int64_t>(
+                                  0, listener.last_back_ns() - listener.first_cut_ns())) /
+                              1e9;
+    report.longest_away_seconds = static_cast<double>(listener.longest_away_ns()) / 1e9;
+  }
   report.server = server.peak();
   report.elapsed_seconds = seconds(Clock::now() - start);
   return report;

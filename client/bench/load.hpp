@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,6 +86,13 @@ struct BenchReport {
   std::size_t reconnects = 0;
   std::size_t closed = 0;
   std::size_t resets = 0;  // `reset` events: a resumed stream could not be given what it missed
+  std::size_t failed_reconnects = 0;  // attempts to reopen a cut stream that failed (and retried)
+  std::map<std::string, std::size_t> reconnect_failures;  // why they failed, and how often
+  std::size_t open_at_end = 0;                            // streams open when the run ended
+  // From the first cut of a stream to the last reconnect of one (0 if none was cut): after a
+  // restart of the server, how long until every stream was back.
+  double all_back_seconds = 0;
+  double longest_away_seconds = 0;  // the longest one stream was away
   std::optional<ServerSample> server;
   bool timed_out = false;
   double elapsed_seconds = 0;
