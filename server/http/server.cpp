@@ -220,11 +220,19 @@ bool HttpServer::spawn(std::unique_ptr<Start>& start) {
   pthread_attr_setstacksize(&attr, m_options.thread_stack_bytes);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_t thread;
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_threads;
+  }
   Start* raw = start.release();
   int rc = pthread_create(&thread, &attr, &HttpServer::connection_main, raw);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     start.reset(raw);
+    {
+      std::lock_guard lock(m_mutex);
+      --m_threads;
+    }
     spdlog::warn("cannot start a thread for a connection ({}); closing it", std::strerror(rc));
     return false;
   }
@@ -242,11 +250,17 @@ void HttpServer::serve_socket(int fd) {
 
 void* HttpServer::connection_main(void* arg) {
   std::unique_ptr<Start> start(static_cast<Start*>(arg));
+  HttpServer& server = *start->server;
   if (start->resumed) {
-    start->server->serve_connection(std::move(start->resumed), true);
+    server.serve_connection(std::move(start->resumed), true);
   } else {
-    start->server->run_connection(start->fd, true);
+    server.run_connection(start->fd, true);
   }
+  start.reset();
+  // The last touch of the server: once the count is down, stop() may return and it may go.
+  std::lock_guard lock(server.m_mutex);
+  --server.m_threads;
+  server.m_drained.notify_all();
   return nullptr;
 }
 
@@ -479,7 +493,9 @@ void HttpServer::stop() {
   ::shutdown(m_listen_fd, SHUT_RDWR);
   ::close(m_listen_fd);
   std::unique_lock lock(m_mutex);
-  if (!m_drained.wait_for(lock, m_options.drain_timeout, [&] { return m_open.empty(); })) {
+  // A thread that handed its stream off may still be finishing the response's bookkeeping.
+  auto drained = [&] { return m_open.empty() && m_threads == 0; };
+  if (!m_drained.wait_for(lock, m_options.drain_timeout, drained)) {
     spdlog::debug("cutting {} connections that did not finish", m_open.size());
     for (auto [fd, cookie] : m_open) {
       // cpp-httplib closes a socket before its entry goes: check it is still the same one.
@@ -487,7 +503,7 @@ void HttpServer::stop() {
         ::shutdown(fd, SHUT_RDWR);
       }
     }
-    m_drained.wait(lock, [&] { return m_open.empty(); });
+    m_drained.wait(lock, drained);
   }
   ::close(m_wake_fd);
   ::close(m_idle_epoll);

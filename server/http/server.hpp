@@ -284,6 +284,7 @@ class HttpServer {
   mutable std::mutex m_mutex;
   std::condition_variable m_drained;
   std::map<int, std::uint64_t> m_open;  // socket -> its cookie
+  std::size_t m_threads = 0;            // connection threads running (guarded by m_mutex)
   std::chrono::steady_clock::time_point m_last_emfile_warning;
 };
 
