@@ -296,6 +296,9 @@ void HttpServer::serve_connection(std::unique_ptr<Connection> connection, bool m
     spdlog::error("connection failed: {}", e.what());
   }
   t_stream = nullptr;
+  if (stream.handed_off()) {
+    return;  // the stream route has the socket and the session, even if it threw afterwards
+  }
   switch (served) {
     case Served::handed_off:
       return;  // a stream route has the socket and the session now

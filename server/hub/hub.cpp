@@ -90,11 +90,16 @@ void Hub::subscribe(Subscription subscription) {
   {
     std::lock_guard lock(m_publish_mutex);  // no writer stops meanwhile
     if (!m_stopped) {
-      ++m_subscribers;
       auto writer =
           std::min_element(m_writers.begin(), m_writers.end(),
                            [](const auto& a, const auto& b) { return a->load() < b->load(); });
-      (*writer)->adopt(std::move(sub));
+      ++m_subscribers;  // its writer's end() counts it down
+      try {
+        (*writer)->adopt(std::move(sub));
+      } catch (...) {
+        --m_subscribers;  // never adopted (out of memory)
+        throw;
+      }
       return;
     }
     final_comment = m_final_comment;

@@ -77,6 +77,8 @@ NotifyService::NotifyService(hub::Hub& hub, NotifyServiceOptions options,
                              redis::FollowedStream* stream)
     : m_hub(hub), m_options(std::move(options)), m_stream(stream) {}
 
+NotifyService::~NotifyService() { m_hub.shutdown(); }
+
 wire::Result<NotifyService::Start, wire::ApiError> NotifyService::start_point(
     const std::string& last_event_id, const std::vector<std::string>& rooms) {
   // Settled before the client hears `connected`: every event appended from then on reaches it,

@@ -57,6 +57,10 @@ class NotifyService {
   // before the node's log are read back from it.
   NotifyService(hub::Hub& hub, NotifyServiceOptions options,
                 redis::FollowedStream* stream = nullptr);
+  // Shuts the hub down first: its streams hold this service's per-address stream slots.
+  ~NotifyService();
+  NotifyService(const NotifyService&) = delete;
+  NotifyService& operator=(const NotifyService&) = delete;
 
   // Registers the routes on a server (before it starts).
   void add_routes(http::HttpServer& http);
