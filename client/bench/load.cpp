@@ -145,7 +145,7 @@ class BenchListener : public StreamHandler {
   void on_failed(std::size_t index, std::size_t, int status, const std::string& reason) override {
     std::lock_guard lock(m_mutex);
     if (m_listening[index].load()) {
-      ++m_failed_reconnects;  // a cut stream's attempt to come back: it tries again
+      // A cut stream's attempt to come back: it tries again.
       ++m_reconnect_failures[status != 0 ? "HTTP " + std::to_string(status) : reason];
       return;
     }
@@ -162,7 +162,6 @@ class BenchListener : public StreamHandler {
   }
   std::size_t ever_connected() const { return m_ever_connected.load(); }
   std::size_t resets() const { return m_resets.load(); }
-  std::size_t failed_reconnects() const { return m_failed_reconnects.load(); }
   std::map<std::string, std::size_t> reconnect_failures() const {
     std::lock_guard lock(m_mutex);
     return m_reconnect_failures;
@@ -206,7 +205,6 @@ class BenchListener : public StreamHandler {
   std::unique_ptr<LoopTally> m_loops[2];
   std::atomic<std::size_t> m_ever_connected{0};
   std::atomic<std::size_t> m_resets{0};
-  std::atomic<std::size_t> m_failed_reconnects{0};
   std::vector<std::atomic<std::int64_t>> m_closed_ns;  // per listener: when it was last cut
   std::atomic<std::int64_t> m_first_cut_ns{0};
   std::atomic<std::int64_t> m_last_back_ns{0};
@@ -382,8 +380,10 @@ wire::Result<BenchReport, BenchFailure> run_bench(const BenchConfig& config,
   report.reconnects = pool.reconnects();
   report.closed = pool.closed();
   report.resets = listener.resets();
-  report.failed_reconnects = listener.failed_reconnects();
   report.reconnect_failures = listener.reconnect_failures();
+  for (const auto& [why, count] : report.reconnect_failures) {
+    report.failed_reconnects += count;
+  }
   if (listener.first_cut_ns() != 0) {
     report.all_back_seconds = static_cast<double>(std::max<std::int64_t>(
                                   0, listener.last_back_ns() - listener.first_cut_ns())) /
