@@ -29,7 +29,7 @@ wire::Message message(const std::string& id, const std::string& room = "general"
 class TestSubscriber {
  public:
   explicit TestSubscriber(server::hub::Hub& hub, std::vector<std::string> rooms = {},
-                          int send_buffer = 0) {
+                          int send_buffer = 0, std::string unwritten = "") {
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, m_fds) == 0);
     if (send_buffer > 0) {
       setsockopt(m_fds[0], SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
@@ -42,7 +42,8 @@ class TestSubscriber {
                      m_reason = reason;
                      ++m_ends;
                      m_changed.notify_all();
-                   }});
+                   },
+                   std::move(unwritten)});
   }
 
   ~TestSubscriber() {
@@ -199,6 +200,20 @@ TEST_CASE("server::hub::Hub") {
     REQUIRE(all.read_messages(4));
     REQUIRE(ops.read_messages(2));
     CHECK(ops.ids() == std::vector<std::string>{"2", "4"});
+  }
+
+  SECTION("what the HTTP server had not yet written of a stream goes out before its events") {
+    server::hub::Hub hub;
+    TestSubscriber sub(hub, {}, 0, ": the head and preamble\n\n");
+    hub.publish({message("1"), message("2")});
+    REQUIRE(sub.read_messages(2));
+    CHECK(sub.bytes().starts_with(": the head and preamble\n\nid: 1\n"));
+    CHECK(sub.ids() == std::vector<std::string>{"1", "2"});
+    server::hub::Hub closed;
+    closed.shutdown("closed");
+    TestSubscriber late(closed, {}, 0, ": owed\n\n");
+    CHECK(late.read_to_eof());
+    CHECK(late.bytes() == ": owed\n\n: closed\n\n");
   }
 
   SECTION("an id the log already holds is not delivered again") {

@@ -86,6 +86,13 @@ void Hub::subscribe(Subscription subscription) {
   sub->cursor = subscription.from.value_or(m_log.head());
   sub->skip_through = std::move(subscription.skip_through);
   sub->last_write = detail::Clock::now();
+  if (!subscription.unwritten.empty()) {
+    const std::size_t size = subscription.unwritten.size();
+    sub->pending.push_back(
+        {std::make_shared<const std::string>(std::move(subscription.unwritten)), 0, size});
+    sub->pending_bytes = size;
+    sub->stalled = true;  // its writer starts with these, once the socket takes them
+  }
   std::string final_comment;
   {
     std::lock_guard lock(m_publish_mutex);  // no writer stops meanwhile
@@ -105,7 +112,8 @@ void Hub::subscribe(Subscription subscription) {
     final_comment = m_final_comment;
   }
   // Shutdown began: the stream ends as every other did.
-  detail::write_once(*sub->connection, detail::last_words(*sub->framing, final_comment));
+  std::string last = sub->pending.empty() ? std::string() : *sub->pending.front().data;
+  detail::write_once(*sub->connection, last + detail::last_words(*sub->framing, final_comment));
   sub->connection.reset();
   if (sub->on_end) {
     sub->on_end(EndReason::shutdown);

@@ -120,6 +120,9 @@ struct Subscription {
   std::string skip_through;
   // Called once, on a writer's thread, when the stream has ended and its connection is closed.
   std::function<void(EndReason)> on_end;
+  // Bytes of the stream's start the connection still owes its client (the response's head and
+  // preamble), written before anything else.
+  std::string unwritten;
 };
 
 namespace detail {

@@ -193,6 +193,8 @@ void Writer::take_inbox() {
     ev.data.u64 = added.key;
     if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, added.connection->fd(), &ev) != 0) {
       end(added, EndReason::client_gone);  // not a socket epoll can watch: nothing to serve
+    } else {
+      added.watching_out = added.stalled;  // what the HTTP server had not yet written of it
     }
   }
 }
