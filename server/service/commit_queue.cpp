@@ -12,9 +12,21 @@ std::uint64_t CommitQueue::enqueue(wire::Draft draft) {
     m_done_ticket = ticket;  // no loop writes it any more: it fails
     return ticket;
   }
-  m_pending.emplace_back(ticket, std::move(draft));
+  m_pending.push_back({ticket, std::move(draft), {}});
   m_work.notify_one();
   return ticket;
+}
+
+void CommitQueue::enqueue(wire::Draft draft, Done done) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_finished) {
+      m_pending.push_back({++m_next_ticket, std::move(draft), std::move(done)});
+      m_work.notify_one();
+      return;
+    }
+  }
+  done(std::nullopt);  // no loop writes it any more
 }
 
 std::optional<wire::Message> CommitQueue::wait(std::uint64_t ticket) {
@@ -40,25 +52,34 @@ std::optional<CommitQueue::Turn> CommitQueue::next() {
   // Everything that queued up while the last turn was written goes into this one.
   Turn turn;
   while (!m_pending.empty() && turn.drafts.size() < m_max_batch) {
-    turn.tickets.push_back(m_pending.front().first);
-    turn.drafts.push_back(std::move(m_pending.front().second));
+    turn.tickets.push_back(m_pending.front().ticket);
+    turn.drafts.push_back(std::move(m_pending.front().draft));
+    turn.dones.push_back(std::move(m_pending.front().done));
     m_pending.pop_front();
   }
   return turn;
 }
 
-void CommitQueue::answer(const Turn& turn, Batch* stored) {
+void CommitQueue::answer(Turn& turn, Batch* stored) {
   if (turn.tickets.empty()) {
     return;
   }
-  std::lock_guard lock(m_mutex);
-  if (stored != nullptr) {
+  {
+    std::lock_guard lock(m_mutex);
     for (std::size_t i = 0; i < turn.tickets.size(); ++i) {
-      m_stored.emplace(turn.tickets[i], std::move((*stored)[i]));
+      if (stored != nullptr && !turn.dones[i]) {
+        m_stored.emplace(turn.tickets[i], std::move((*stored)[i]));
+      }
+    }
+    m_done_ticket = turn.tickets.back();
+    m_done.notify_all();
+  }
+  for (std::size_t i = 0; i < turn.tickets.size(); ++i) {
+    if (turn.dones[i]) {
+      turn.dones[i](stored != nullptr ? std::optional<wire::Message>(std::move((*stored)[i]))
+                                      : std::nullopt);
     }
   }
-  m_done_ticket = turn.tickets.back();
-  m_done.notify_all();
 }
 
 void CommitQueue::wake() {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -21,10 +22,16 @@ class CommitQueue {
  public:
   using Batch = std::vector<wire::Message>;
 
-  // What one write takes: drafts in queue order, and the tickets of their waiters.
+  // Hears, on the writing loop's thread, how a draft was written: as stored, or nothing on
+  // failure.
+  using Done = std::function<void(std::optional<wire::Message>)>;
+
+  // What one write takes: drafts in queue order, and the tickets of their waiters (or what
+  // hears of them).
   struct Turn {
     std::vector<std::uint64_t> tickets;
     std::vector<wire::Draft> drafts;
+    std::vector<Done> dones;  // one per draft; empty where a waiter waits
   };
 
   // A turn takes at most `max_batch` drafts; an idle loop gets an empty turn every `idle`.
@@ -35,6 +42,9 @@ class CommitQueue {
   // Queues a draft; returns a ticket for wait().
   std::uint64_t enqueue(wire::Draft draft);
 
+  // Queues a draft whose outcome `done` hears once its turn was written; nobody waits.
+  void enqueue(wire::Draft draft, Done done);
+
   // Waits until the draft of `ticket` was written; returns it as stored, or nothing on failure.
   std::optional<wire::Message> wait(std::uint64_t ticket);
 
@@ -43,8 +53,8 @@ class CommitQueue {
   std::optional<Turn> next();
 
   // Answers the waiters of a turn with its drafts as stored (one message each, moved from), or
-  // with failure if `stored` is null.
-  void answer(const Turn& turn, Batch* stored);
+  // with failure if `stored` is null; what hears of a draft hears it here, on this thread.
+  void answer(Turn& turn, Batch* stored);
 
   // Makes next() return soon even if nothing is queued.
   void wake();
@@ -58,7 +68,12 @@ class CommitQueue {
   std::mutex m_mutex;
   std::condition_variable m_work;
   std::condition_variable m_done;
-  std::deque<std::pair<std::uint64_t, wire::Draft>> m_pending;
+  struct Queued {
+    std::uint64_t ticket;
+    wire::Draft draft;
+    Done done;
+  };
+  std::deque<Queued> m_pending;
   std::unordered_map<std::uint64_t, wire::Message> m_stored;  // written, not yet collected
   std::uint64_t m_next_ticket = 0;
   std::uint64_t m_done_ticket = 0;

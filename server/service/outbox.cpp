@@ -22,6 +22,10 @@ std::optional<wire::Message> Outbox::submit(wire::Draft draft) {
   return m_queue.wait(m_queue.enqueue(std::move(draft)));
 }
 
+void Outbox::submit(wire::Draft draft, CommitQueue::Done done) {
+  m_queue.enqueue(std::move(draft), std::move(done));
+}
+
 void Outbox::run() {
   replay();
   // An empty turn (woken or idle) is the store's upkeep: a moved cursor, a health probe.

@@ -30,6 +30,10 @@ class Outbox {
   // are done, or nothing if it could not be stored.
   std::optional<wire::Message> submit(wire::Draft draft);
 
+  // The same without waiting: `done` hears the outcome on the outbox's thread, once the draft
+  // is stored and forwarded (or could not be stored).
+  void submit(wire::Draft draft, CommitQueue::Done done);
+
  private:
   void run();
   // Forwards what the store holds but the notification side never confirmed.
