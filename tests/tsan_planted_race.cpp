@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   }
   HttpServerOptions options;
   options.host = "127.0.0.1";
+  options.loop_threads = k_clients;  // each handler waits for the other: one loop each
   HttpServer server(options);
   add_routes(server);
   auto port = server.start();

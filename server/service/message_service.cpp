@@ -76,11 +76,6 @@ MessageService::MessageService(store::MessageStore& store, Notifier* notifier,
   }
 }
 
-std::optional<wire::Message> MessageService::submit(const wire::Draft& draft) {
-  // Answered only once stored and forwarded; concurrent posts wait for the same commit.
-  return m_outbox.submit(draft);
-}
-
 void MessageService::reject(httplib::Response& res, const wire::ApiError& error) {
   count_rejection(error);
   http::send_error(res, error);
@@ -122,53 +117,71 @@ void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpS
   http.render_request_metrics(text, "message");
 }
 
+std::optional<wire::Draft> MessageService::admit(const http::HttpServer& http,
+                                                 const httplib::Request& req,
+                                                 httplib::Response& res, const std::string& body) {
+  if (m_rate_limiter) {
+    if (auto wait = m_rate_limiter->take(http.client_address(req))) {
+      auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
+      res.set_header("Retry-After", std::to_string(seconds));
+      reject(res, {wire::ApiErrorKind::rate_limited,
+                   "too many messages from this address; try "
+                   "again in " +
+                       std::to_string(seconds) + " s"});
+      return std::nullopt;
+    }
+  }
+  auto claims = http::check_user_token(req, m_options.auth_secret);
+  if (!claims) {
+    reject(res, claims.error());
+    return std::nullopt;
+  }
+  auto draft = wire::parse_draft(body, m_options.limits);
+  if (!draft) {
+    spdlog::debug("POST /messages rejected: {}", draft.error().message);
+    reject(res, draft.error());
+    return std::nullopt;
+  }
+  if (const std::string& user = claims->user; !user.empty()) {
+    // The token says who posts; a body naming someone else is rejected, not rewritten.
+    if (draft->user != wire::k_default_user && draft->user != user) {
+      reject(res,
+             {wire::ApiErrorKind::forbidden,
+              "this token is for \"" + user + "\"; it cannot post as \"" + draft->user + "\""});
+      return std::nullopt;
+    }
+    draft->user = user;
+  }
+  return std::move(*draft);
+}
+
 void MessageService::add_routes(http::HttpServer& http) {
   // POST /messages {"content":"hi","user":"ann","room":"general"}
   //   -> 201
   //   {"id":"...","content":"hi","user":"ann","room":"general","timestamp":"...","status":"sent"}
-  http.post(
+  http.post_deferred(
       "/messages",
-      [this, &http](const httplib::Request& req, httplib::Response& res, const std::string& body) {
-        if (m_rate_limiter) {
-          if (auto wait = m_rate_limiter->take(http.client_address(req))) {
-            auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
-            res.set_header("Retry-After", std::to_string(seconds));
-            reject(res, {wire::ApiErrorKind::rate_limited,
-                         "too many messages from this address; try again in " +
-                             std::to_string(seconds) + " s"});
-            return;
-          }
-        }
-        auto claims = http::check_user_token(req, m_options.auth_secret);
-        if (!claims) {
-          reject(res, claims.error());
-          return;
-        }
-        auto draft = wire::parse_draft(body, m_options.limits);
+      [this, &http](const httplib::Request& req, const std::string& body, http::Reply reply) {
+        httplib::Response res;
+        auto draft = admit(http, req, res, body);
         if (!draft) {
-          spdlog::debug("POST /messages rejected: {}", draft.error().message);
-          reject(res, draft.error());
+          reply(std::move(res));
           return;
         }
-        if (const std::string& user = claims->user; !user.empty()) {
-          // The token says who posts; a body naming someone else is rejected, not rewritten.
-          if (draft->user != wire::k_default_user && draft->user != user) {
-            reject(res, {wire::ApiErrorKind::forbidden, "this token is for \"" + user +
-                                                            "\"; it cannot post as \"" +
-                                                            draft->user + "\""});
-            return;
+        // Answered once stored and forwarded, from the outbox's thread: no thread waits for
+        // the commit, and every post of a commit is answered by it.
+        m_outbox.submit(std::move(*draft), [this, reply](std::optional<wire::Message> message) {
+          httplib::Response answer;
+          if (!message) {
+            answer.set_header("Retry-After", "1");
+            reject(answer,
+                   {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
+          } else {
+            ++m_stored;
+            http::send_json(answer, 201, wire::stored_json(*message));
           }
-          draft->user = user;
-        }
-        auto message = submit(*draft);
-        if (!message) {
-          res.set_header("Retry-After", "1");
-          reject(res,
-                 {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
-          return;
-        }
-        ++m_stored;
-        http::send_json(res, 201, wire::stored_json(*message));
+          reply(std::move(answer));
+        });
       },
       // A body too large or too slow to read is a rejected post too.
       {.rejected = [this](const httplib::Request&, httplib::Response& res,

@@ -19,8 +19,9 @@
 #include "wire/result.hpp"
 
 namespace httplib {
+struct Request;
 struct Response;
-}
+}  // namespace httplib
 
 namespace livechat::server::http {
 class HttpServer;
@@ -68,11 +69,11 @@ class MessageService {
   // Registers the routes on a server (before it starts).
   void add_routes(http::HttpServer& http);
 
-  // Stores a draft, stamped with the next id and time, and forwards it in id order; returns it
-  // as stored, or nothing if it could not be stored.
-  std::optional<wire::Message> submit(const wire::Draft& draft);
-
  private:
+  // Checks a post (its client's rate, its token, its draft): the draft to submit, or nothing
+  // with the rejection set on `res`.
+  std::optional<wire::Draft> admit(const http::HttpServer& http, const httplib::Request& req,
+                                   httplib::Response& res, const std::string& body);
   // Counts a rejected post by its code and answers it.
   void reject(httplib::Response& res, const wire::ApiError& error);
   // Counts a rejected post in the metrics.

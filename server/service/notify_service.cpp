@@ -271,7 +271,8 @@ http::HttpServer::StreamBody NotifyService::open_stream(const http::HttpServer& 
                          // The address's stream slot is held until the stream ends.
                          [client_id, slot](hub::EndReason reason) {
                            spdlog::debug("stream {} ended: {}", client_id, describe(reason));
-                         }});
+                         },
+                         std::move(connection.unwritten)});
         spdlog::debug("stream {} open ({} streams)", client_id, m_hub.subscribers());
       };
 }
