@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -14,6 +15,7 @@ using namespace livechat;
 using livechat::test::ids_of;
 using livechat::test::numbered_draft;
 using livechat::test::TempDir;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -94,6 +96,54 @@ TEST_CASE("server::service::Outbox") {
     CHECK(forwarded == ids_of(all));
     CHECK(std::set<std::string>(forwarded.begin(), forwarded.end()) == answered);
     CHECK(store.unforwarded().empty());
+  }
+
+  SECTION("a post submitted without waiting hears, on the outbox's thread, once forwarded") {
+    server::store::SqliteStore store(dir.file("b.db"));
+    RecordingNotifier notifier(true);
+    std::mutex mutex;
+    std::condition_variable all_heard;
+    std::vector<std::string> heard;  // in the order they were heard
+    std::size_t forwarded_first = 0;
+    std::size_t on_caller = 0;
+    constexpr std::size_t k_posts = 500;
+    const auto caller = std::this_thread::get_id();
+    {
+      server::service::Outbox outbox(store, &notifier);
+      for (std::size_t i = 0; i < k_posts; ++i) {
+        // submit() returns at once; nothing waits for the commit.
+        outbox.submit(
+            numbered_draft(static_cast<int>(i)), [&](std::optional<wire::Message> stored) {
+              auto forwarded = notifier.forwarded();
+              std::lock_guard lock(mutex);
+              if (!stored) {
+                heard.push_back("(not stored)");
+                all_heard.notify_all();
+                return;
+              }
+              forwarded_first += std::count(forwarded.begin(), forwarded.end(), stored->id) == 1;
+              on_caller += std::this_thread::get_id() == caller;
+              heard.push_back(stored->id);
+              all_heard.notify_all();
+            });
+      }
+      std::unique_lock lock(mutex);
+      REQUIRE(all_heard.wait_for(lock, 10s, [&] { return heard.size() == k_posts; }));
+    }
+    CHECK(forwarded_first == k_posts);
+    CHECK(on_caller == 0);
+    CHECK(heard == notifier.forwarded());  // heard in store order, each once
+    CHECK(store.size() == k_posts);
+  }
+
+  SECTION("a draft queued without a waiter once the queue finished hears of its failure at once") {
+    server::service::CommitQueue queue(16, 10ms);
+    queue.close();
+    CHECK_FALSE(queue.next());  // the loop ends: nothing more is written
+    bool failed = false;
+    queue.enqueue(numbered_draft(1),
+                  [&](std::optional<wire::Message> stored) { failed = !stored; });
+    CHECK(failed);
   }
 
   SECTION("what was stored but never confirmed is forwarded first at start") {
