@@ -1,6 +1,6 @@
-// server::http::HttpServer's own connection loop, fed whole request byte streams over a socket
-// pair, as a client would send them: never more answers than request heads, nothing after an answer
-// that closes the connection, every answer whole, and never a 500.
+// server::http::HttpServer's event loop, serving one connection, fed whole request byte streams
+// over a socket pair, as a client would send them: never more answers than request heads, nothing
+// after an answer that closes the connection, every answer whole, and never a 500.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,8 +21,8 @@ using livechat::fuzz::check;
 using namespace livechat::server::http;
 using namespace livechat::wire;
 
-// A server with the kinds of route livechat has: a GET, a POST that takes its body, and one
-// whose gate rejects a body unread.
+// A server with the kinds of route livechat has: a GET, a POST that takes its body, one answered
+// later through its Reply, and one whose gate rejects a body unread.
 HttpServer& server() {
   static HttpServer* instance = [] {
     HttpServerOptions options;
@@ -35,6 +35,12 @@ HttpServer& server() {
     });
     s->post("/messages", [](const httplib::Request&, httplib::Response& res,
                             const std::string& body) { send_json(res, 201, body); });
+    // Answered through its Reply, as POST /messages is once its commit is done.
+    s->post_deferred("/later", [](const httplib::Request&, const std::string& body, Reply reply) {
+      httplib::Response res;
+      send_json(res, 201, body);
+      reply(std::move(res));
+    });
     s->post("/notify",
             [](const httplib::Request&, httplib::Response& res, const std::string&) {
               send_json(res, 200, "{}");
