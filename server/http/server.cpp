@@ -24,6 +24,10 @@ namespace livechat::server::http {
 
 HttpServer::HttpServer(HttpServerOptions options) : m_options(std::move(options)) {
   m_tls_on = m_options.tls != nullptr;
+  // spdlog's registry is a function-local static of Debian's library, built on first use under
+  // a guard TSan cannot see: built here, before any loop thread exists, it is seen to be built
+  // before every loop logs (in a program that has not logged yet, like a test's).
+  spdlog::default_logger_raw();
 }
 
 HttpServer::~HttpServer() { stop(); }
