@@ -2,11 +2,16 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
+#include <vector>
 
 #include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/raw_connection.hpp"
 #include "tests/support/sse_client.hpp"
 
 using namespace livechat::test;
@@ -50,6 +55,35 @@ TEST_CASE("message service over HTTP", "[e2e]") {
     CHECK(std::regex_match(m["id"].get<std::string>(), std::regex(R"(\d{14}\.\d{6})")));
     CHECK(std::regex_match(m["timestamp"].get<std::string>(),
                            std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")));
+  }
+
+  SECTION("a chunked post whose size lines, data and trailer arrive apart is taken whole") {
+    // The first chunk grows the server's buffer past what it keeps; each piece after it comes
+    // in a segment of its own (a pause between them: there is nothing to wait for instead).
+    const std::string first = R"({"content":"in pieces")" + std::string(70'000, ' ');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", first.size());
+    RawConnection connection(port);
+    const std::vector<std::string> pieces = {
+        "POST /messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+        std::string(size) + "\r\n",
+        first,
+        "\r\n",
+        "1\r\n",
+        "}",
+        "\r\n",
+        "0\r\n",
+        "X-Trailer: yes\r\n",
+        "\r\n"};
+    for (const auto& piece : pieces) {
+      REQUIRE(connection.send(piece));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    connection.read_responses(1);
+    auto responses = connection.responses();
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].status == 201);
+    CHECK(json::parse(responses[0].body)["content"] == "in pieces");
   }
 
   SECTION("a bare curl -d (form encoded) body is taken as JSON, also past 8 KiB") {

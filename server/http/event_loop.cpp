@@ -131,7 +131,9 @@ wire::ApiError timed_out() {
   return {wire::ApiErrorKind::request_timeout, "the request did not arrive in time"};
 }
 
-wire::ApiError body_too_large() { return {wire::ApiErrorKind::too_large, "request body too large"}; }
+wire::ApiError body_too_large() {
+  return {wire::ApiErrorKind::too_large, "request body too large"};
+}
 
 }  // namespace
 
@@ -159,6 +161,8 @@ struct EventLoop::Connection {
   Clock::time_point written_at;  // the last byte that went out
   bool request_begun = false;    // the current request's first byte came
   std::size_t empty_lines = 0;
+  std::size_t head_scanned = 0;  // bytes of a partial head searched for its blank line
+  std::size_t head_checked = 0;  // bytes of a partial head checked against the limits
   std::string peer;
   int peer_port = 0;
 
@@ -177,6 +181,7 @@ struct EventLoop::Connection {
   bool close_after = false;      // it closes once the current answer is out
   bool linger_on_close = false;  // its client may still be sending: drain before the close
   bool shut = false;             // lingering: our side is shut for writing
+  bool out_started = false;      // `out` has bytes since written_at
 
   std::size_t buffered() const { return in.size() - in_begin; }
   bool writing() const { return out_begin < out.size(); }
@@ -198,6 +203,9 @@ struct EventLoop::Connection {
 ReplyBox::ReplyBox() : m_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 ReplyBox::~ReplyBox() {
+  for (int fd : m_queued.sockets) {
+    ::close(fd);  // handed to a loop that is gone
+  }
   if (m_fd >= 0) {
     ::close(m_fd);
   }
@@ -300,6 +308,13 @@ void EventLoop::run() {
   auto next_sweep = Clock::now() + k_sweep_every;
   std::vector<std::uint64_t> ready;  // connections with steps left from their last turn
   for (;;) {
+    for (std::uint64_t id : m_dead) {
+      m_connections.erase(id);
+    }
+    m_dead.clear();
+    if (m_listen_fd < 0 && m_connections.empty()) {
+      return;  // serve_one: its connection is done
+    }
     if (!stopping && !m_stop.load() && m_listen_fd >= 0 && !m_listening &&
         Clock::now() >= m_listen_again) {
       epoll_event ev{};
@@ -340,9 +355,6 @@ void EventLoop::run() {
     }
     m_dead.clear();
     ready.swap(m_unfinished);  // turns cut short go on at once, after everyone else's
-    if (m_listen_fd < 0 && m_connections.empty()) {
-      return;  // serve_one: its connection is done
-    }
     if (stopping) {
       const Clock::time_point cut_at{Clock::duration(m_cut_at.load())};
       if (m_connections.empty() || now >= cut_at) {
@@ -350,6 +362,10 @@ void EventLoop::run() {
           spdlog::debug("cutting {} connections that did not finish", m_connections.size());
         }
         close_all();
+        // Sockets another loop dealt out to this one as it stopped are closed, not left open.
+        for (int fd : m_box->take().sockets) {
+          ::close(fd);
+        }
         return;
       }
     }
@@ -470,8 +486,8 @@ void EventLoop::sweep(Clock::time_point now) {
       close(c);  // its client does not read its answer
       continue;
     }
-    const bool mid_request =
-        (c.phase == Connection::Phase::head && c.request_begun) || c.phase == Connection::Phase::body;
+    const bool mid_request = (c.phase == Connection::Phase::head && c.request_begun) ||
+                             c.phase == Connection::Phase::body;
     const bool late =
         now >= c.deadline || (mid_request && now - c.read_at >= m_options.read_timeout);
     switch (c.phase) {
@@ -579,6 +595,7 @@ bool EventLoop::handshake(Connection& c) {
     SSL_set_mode(c.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   }
+  ERR_clear_error();  // what another call left in this thread's queue is not this one's error
   int rc = SSL_accept(c.ssl);
   if (rc == 1) {
     ERR_clear_error();
@@ -630,12 +647,15 @@ bool EventLoop::read_input(Connection& c) {
     std::size_t allowed = k_read_ahead;
     if (c.phase == Connection::Phase::body && !c.head.chunked) {
       allowed += c.head.content_length;
+    } else if (c.phase == Connection::Phase::head) {
+      allowed = std::max(allowed, m_options.max_header_bytes + k_read_size);
     }
     if (c.buffered() >= allowed) {
       return true;  // read again once what is here is taken
     }
     ssize_t n = 0;
     if (c.ssl != nullptr) {
+      ERR_clear_error();
       n = SSL_read(c.ssl, buffer, static_cast<int>(sizeof buffer));
       if (n <= 0) {
         int error = SSL_get_error(c.ssl, static_cast<int>(n));
@@ -681,11 +701,16 @@ bool EventLoop::read_input(Connection& c) {
 }
 
 bool EventLoop::flush(Connection& c) {
+  if (c.writing() && !c.out_started) {
+    c.out_started = true;  // the write timeout counts from here
+    c.written_at = Clock::now();
+  }
   while (c.writing() && c.writable) {
     const char* data = c.out.data() + c.out_begin;
     const std::size_t size = c.out.size() - c.out_begin;
     ssize_t n = 0;
     if (c.ssl != nullptr) {
+      ERR_clear_error();
       n = SSL_write(c.ssl, data, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
       if (n <= 0) {
         int error = SSL_get_error(c.ssl, static_cast<int>(n));
@@ -717,6 +742,9 @@ bool EventLoop::flush(Connection& c) {
     c.out_begin += static_cast<std::size_t>(n);
     c.written_at = Clock::now();
   }
+  if (!c.writing()) {
+    c.out_started = false;
+  }
   if (!c.writing() && !c.out.empty()) {
     c.out.clear();
     c.out_begin = 0;
@@ -747,11 +775,18 @@ EventLoop::Step EventLoop::linger(Connection& c) {
   if (c.writing()) {
     return Step::wait;
   }
-  if (!c.linger_on_close || c.broken || c.eof) {
+  // A connection that closes after its answer is shut for writing first, and what its client
+  // still sends is read and dropped for a moment (closing a socket with unread bytes resets it,
+  // and the client could lose the answer); not while the server stops.
+  if (c.broken || c.eof) {
     close(c);
     return Step::gone;
   }
   if (!c.shut) {
+    if (!c.linger_on_close && (m_stop.load() || c.buffered() == 0)) {
+      close(c);  // nothing of the client's is left unread
+      return Step::gone;
+    }
     if (c.ssl != nullptr) {
       SSL_shutdown(c.ssl);  // close_notify
       ERR_clear_error();
@@ -792,11 +827,22 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
   }
   wire::HeadLimits limits;
   limits.max_head_bytes = m_options.max_header_bytes;
-  const std::size_t size = wire::head_size(pending);
+  // A head that arrives in small pieces is not scanned again from its start for each piece:
+  // the blank line is looked for in what is new, and the limits are checked again once a
+  // little more has come (or the whole head has), so a trickled head costs linear time.
+  const std::size_t from = c.head_scanned > 3 ? c.head_scanned - 3 : 0;
+  const auto blank = pending.find("\r\n\r\n", from);
+  const std::size_t size = blank == std::string_view::npos ? 0 : blank + 4;
   if (size == 0) {
-    if (auto error = wire::check_partial_head(pending, limits)) {
-      reject_early(c, *error, "");
-      return Step::more;
+    const bool recheck = c.head_scanned == 0 || pending.size() >= c.head_checked + 512 ||
+                         pending.size() > m_options.max_header_bytes;
+    c.head_scanned = pending.size();
+    if (recheck) {
+      c.head_checked = pending.size();
+      if (auto error = wire::check_partial_head(pending, limits)) {
+        reject_early(c, *error, "");
+        return Step::more;
+      }
     }
     if (c.eof) {
       close(c);  // gone before its head was whole
@@ -813,6 +859,8 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
   }
   c.head = std::move(parsed.value());
   c.empty_lines = 0;
+  c.head_scanned = 0;
+  c.head_checked = 0;
 
   // The request as handlers see it.
   httplib::Request& req = c.request;
@@ -829,8 +877,9 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
       if (!pair.empty()) {
         auto eq = pair.find('=');
         req.params.emplace(percent_decode(pair.substr(0, eq), true),
-                           eq == std::string_view::npos ? std::string()
-                                                        : percent_decode(pair.substr(eq + 1), true));
+                           eq == std::string_view::npos
+                               ? std::string()
+                               : percent_decode(pair.substr(eq + 1), true));
       }
       if (amp == std::string_view::npos) {
         break;
@@ -946,19 +995,22 @@ EventLoop::Step EventLoop::take_body(Connection& c) {
           }
           break;  // more bytes
         }
-        std::string_view line = pending.substr(0, end);
-        c.consume(end + 2);
-        c.body_wire += end + 2;
+        // The line is checked before it is consumed: consuming may clear the buffer it is in.
+        const std::string_view line = pending.substr(0, end);
         if (c.chunk == Connection::Chunk::trailer) {
-          if (line.empty()) {
-            route(c);
+          const bool last = line.empty();
+          c.trailer_bytes += end + 2;
+          if (!last &&
+              (line.find(':') == std::string_view::npos ||
+               c.trailer_bytes > m_options.max_header_bytes ||
+               line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)) {
+            reject_body(c, bad_chunk);
             return Step::more;
           }
-          c.trailer_bytes += end + 2;
-          if (line.find(':') == std::string_view::npos ||
-              c.trailer_bytes > m_options.max_header_bytes ||
-              line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-            reject_body(c, bad_chunk);
+          c.consume(end + 2);
+          c.body_wire += end + 2;
+          if (last) {
+            route(c);
             return Step::more;
           }
           continue;
@@ -968,6 +1020,8 @@ EventLoop::Step EventLoop::take_body(Connection& c) {
           reject_body(c, bad_chunk);
           return Step::more;
         }
+        c.consume(end + 2);
+        c.body_wire += end + 2;
         if (c.body.size() + size > m_options.max_body_bytes) {
           reject_body(c, body_too_large());
           return Step::more;
@@ -1126,6 +1180,9 @@ void EventLoop::answer_stream(Connection& c, const HttpServer::Route& r) {
 }
 
 HandedConnection EventLoop::hand_off(Connection& c) {
+  if (c.dead) {
+    return {};  // handed off (or closed) already
+  }
   epoll_ctl(m_epoll, EPOLL_CTL_DEL, c.fd, nullptr);
   HandedConnection handed{c.fd, c.ssl, c.out.substr(c.out_begin)};
   c.fd = -1;

@@ -138,7 +138,7 @@ class EventLoop {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> m_connections;
   std::vector<std::uint64_t> m_dead;        // closed this turn, erased at its end
   std::vector<std::uint64_t> m_unfinished;  // cut short this turn: driven again next turn
-  std::uint64_t m_next_id = 1;        // 0 is the box, 1 the listener
+  std::uint64_t m_next_id = 1;              // 0 is the box, 1 the listener
   bool m_listening = false;
   Clock::time_point m_listen_again{};  // after running out of file descriptors
   Clock::time_point m_last_emfile_warning{};

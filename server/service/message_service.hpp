@@ -85,11 +85,13 @@ class MessageService {
   MessageServiceOptions m_options;
   ChatPage m_page;
   std::unique_ptr<RateLimiter> m_rate_limiter;  // none without a rate limit
-  Outbox m_outbox;
   std::atomic<std::uint64_t> m_stored{0};
   std::atomic<std::uint64_t> m_rejected{0};
   mutable std::mutex m_rejected_mutex;
   std::map<std::string, std::uint64_t> m_rejected_by;  // by error code
+  // Last: it goes first, and what its thread still answers at shutdown counts in the members
+  // above.
+  Outbox m_outbox;
 };
 
 }  // namespace livechat::server::service
