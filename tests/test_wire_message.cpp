@@ -238,6 +238,40 @@ TEST_CASE("message::parse_notifications") {
 }
 
 TEST_CASE("message::json rendering") {
+  SECTION("a message's JSON is byte for byte what nlohmann::json writes") {
+    // Every control character, quotes and backslashes, DEL, multi-byte UTF-8, and text that
+    // is not UTF-8 (replaced, as nlohmann does).
+    std::vector<std::string> texts = {"",
+                                      "plain",
+                                      "a \"quoted\" \\ path/to",
+                                      "\x7f del",
+                                      "\xE4\xB8\xAD \xF0\x9F\x98\x80 emoji",
+                                      "\xC3\x28 broken",
+                                      "tail\xE4\xB8"};
+    std::string controls;
+    for (int c = 0; c < 0x20; ++c) {
+      controls += static_cast<char>(c);
+    }
+    texts.push_back(controls + "after");
+    for (const auto& text : texts) {
+      Message m = k_message;
+      m.content = text;
+      m.user = text.empty() ? "u" : text;
+      const nlohmann::ordered_json stored = {
+          {"id", m.id},     {"content", m.content},     {"user", m.user},
+          {"room", m.room}, {"timestamp", m.timestamp}, {"status", "sent"}};
+      const nlohmann::ordered_json notification = {
+          {"id", m.id},     {"content", m.content},     {"user", m.user},
+          {"room", m.room}, {"timestamp", m.timestamp}, {"type", "message"}};
+      const auto replace = nlohmann::json::error_handler_t::replace;
+      CHECK(stored_json(m) == stored.dump(-1, ' ', false, replace));
+      CHECK(notification_json(m) == notification.dump(-1, ' ', false, replace));
+      CHECK(notification_array_json({m, m}) ==
+            nlohmann::ordered_json::array({notification, notification})
+                .dump(-1, ' ', false, replace));
+    }
+  }
+
   SECTION("stored_json says sent and round-trips") {
     const auto text = stored_json(k_message);
     CHECK(text.find("\"status\":\"sent\"") != std::string::npos);

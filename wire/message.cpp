@@ -50,13 +50,78 @@ Result<std::string, ApiError> optional_string(const json& object, const char* fi
   return it->get<std::string>();
 }
 
-nlohmann::ordered_json notification_object(const Message& m) {
-  return {{"id", m.id},     {"content", m.content},     {"user", m.user},
-          {"room", m.room}, {"timestamp", m.timestamp}, {"type", "message"}};
+// Appends `text` as a JSON string, byte for byte what nlohmann::json's dump() writes (UTF-8 as
+// it is, control characters escaped, \u00xx in lower case); text that is not UTF-8 goes through
+// nlohmann, which replaces what it cannot read. Written directly, a message's JSON costs one
+// string, not an object tree of a dozen allocations: the outbox's thread writes two per post.
+void append_json_string(std::string& out, std::string_view text) {
+  if (!is_valid_utf8(text)) {
+    out += json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  static constexpr char k_hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // the start of the run not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    out.append(text.substr(plain, i - plain));
+    plain = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += k_hex[c >> 4];
+        out += k_hex[c & 0xf];
+    }
+  }
+  out.append(text.substr(plain));
+  out += '"';
 }
 
-std::string dump(const nlohmann::ordered_json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+// Writes `{"name":"value",...}` of string fields, in order.
+std::string json_object(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  std::size_t size = 2;
+  for (const auto& [name, value] : fields) {
+    size += name.size() + value.size() + 6;
+  }
+  std::string out;
+  out.reserve(size + 16);
+  out += '{';
+  for (const auto& [name, value] : fields) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out += '"';
+    out += name;  // names are plain ASCII
+    out += "\":";
+    append_json_string(out, value);
+  }
+  out += '}';
+  return out;
 }
 
 Result<Message, ApiError> message_from_json(const json& object) {
@@ -171,20 +236,29 @@ Result<std::vector<Message>, ApiError> parse_notifications(std::string_view body
 }
 
 std::string stored_json(const Message& m) {
-  nlohmann::ordered_json object = {
-      {"id", m.id},     {"content", m.content},     {"user", m.user},
-      {"room", m.room}, {"timestamp", m.timestamp}, {"status", "sent"}};
-  return dump(object);
+  return json_object({{"id", m.id},
+                      {"content", m.content},
+                      {"user", m.user},
+                      {"room", m.room},
+                      {"timestamp", m.timestamp},
+                      {"status", "sent"}});
 }
 
-std::string notification_json(const Message& m) { return dump(notification_object(m)); }
+std::string notification_json(const Message& m) {
+  return json_object({{"id", m.id},
+                      {"content", m.content},
+                      {"user", m.user},
+                      {"room", m.room},
+                      {"timestamp", m.timestamp},
+                      {"type", "message"}});
+}
 
 std::string notification_array_json(const std::vector<Message>& messages) {
-  nlohmann::ordered_json array = nlohmann::ordered_json::array();
+  std::string out = "[";
   for (const auto& m : messages) {
-    array.push_back(notification_object(m));
+    out.append(out.size() > 1 ? "," : "").append(notification_json(m));
   }
-  return dump(array);
+  return out.append("]");
 }
 
 std::string stored_array_json(const std::vector<Message>& messages) {
