@@ -216,11 +216,12 @@ void ReplyBox::wake() {
   [[maybe_unused]] auto n = ::write(m_fd, &one, sizeof one);
 }
 
-void ReplyBox::put(std::uint64_t id, std::uint64_t request, httplib::Response response) {
+void ReplyBox::put(std::uint64_t id, std::uint64_t request, httplib::Response response,
+                   std::function<void(httplib::Response&)> build) {
   bool signal = false;
   {
     std::lock_guard lock(m_mutex);
-    m_queued.answers.push_back({id, request, std::move(response)});
+    m_queued.answers.push_back({id, request, std::move(response), std::move(build)});
     signal = !std::exchange(m_signalled, true);
   }
   if (signal) {
@@ -268,6 +269,15 @@ void Reply::operator()(httplib::Response response) const {
   }
   if (auto box = m_target->box.lock()) {
     box->put(m_target->connection, m_target->request, std::move(response));
+  }
+}
+
+void Reply::build(std::function<void(httplib::Response&)> build) const {
+  if (m_target->sent.exchange(true)) {
+    return;
+  }
+  if (auto box = m_target->box.lock()) {
+    box->put(m_target->connection, m_target->request, httplib::Response{}, std::move(build));
   }
 }
 
@@ -455,11 +465,20 @@ void EventLoop::dispatch(std::uint64_t id, std::uint32_t events) {
 
 void EventLoop::take_box() {
   auto taken = m_box->take();
-  for (auto& [id, request, response] : taken.answers) {
+  for (auto& [id, request, response, build] : taken.answers) {
     auto it = m_connections.find(id);
     if (it == m_connections.end() || it->second->dead ||
         it->second->phase != Connection::Phase::answering || it->second->requests != request) {
       continue;  // gone meanwhile, or answered already
+    }
+    if (build) {
+      try {
+        build(response);
+      } catch (const std::exception& e) {
+        spdlog::error("an answer could not be made: {}", e.what());
+        response = httplib::Response{};
+        send_error(response, {wire::ApiErrorKind::internal, "internal error"});
+      }
     }
     prepare(*it->second, response);
     answer(*it->second, response);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,8 +42,10 @@ class ReplyBox {
   // The eventfd the loop watches.
   int fd() const { return m_fd; }
 
-  // Queues the answer to request number `request` of connection `id`.
-  void put(std::uint64_t id, std::uint64_t request, httplib::Response response);
+  // Queues the answer to request number `request` of connection `id`: a response, or what
+  // builds it on the loop.
+  void put(std::uint64_t id, std::uint64_t request, httplib::Response response,
+           std::function<void(httplib::Response&)> build = {});
 
   // Queues a socket for the loop to serve.
   void adopt(int fd);
@@ -55,6 +58,7 @@ class ReplyBox {
     std::uint64_t connection;
     std::uint64_t request;
     httplib::Response response;
+    std::function<void(httplib::Response&)> build;  // run on the loop, if set
   };
   struct Taken {
     std::vector<Answer> answers;

@@ -112,6 +112,10 @@ class Reply {
  public:
   void operator()(httplib::Response response) const;
 
+  // Answers with what `build` writes into the response, run on the loop's thread: the work of
+  // making an answer (its JSON) is the loop's, not the calling thread's.
+  void build(std::function<void(httplib::Response&)> build) const;
+
   // What a Reply answers through (server/http only).
   struct Target;
   explicit Reply(std::shared_ptr<Target> target) : m_target(std::move(target)) {}

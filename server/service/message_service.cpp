@@ -171,16 +171,19 @@ void MessageService::add_routes(http::HttpServer& http) {
         // Answered once stored and forwarded, from the outbox's thread: no thread waits for
         // the commit, and every post of a commit is answered by it.
         m_outbox.submit(std::move(*draft), [this, reply](std::optional<wire::Message> message) {
-          httplib::Response answer;
           if (!message) {
+            httplib::Response answer;
             answer.set_header("Retry-After", "1");
             reject(answer,
                    {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
-          } else {
-            ++m_stored;
-            http::send_json(answer, 201, wire::stored_json(*message));
+            reply(std::move(answer));
+            return;
           }
-          reply(std::move(answer));
+          ++m_stored;
+          // The answer's JSON is written on the loop, off the outbox's thread.
+          reply.build([stored = std::move(*message)](httplib::Response& answer) {
+            http::send_json(answer, 201, wire::stored_json(stored));
+          });
         });
       },
       // A body too large or too slow to read is a rejected post too.
