@@ -3,12 +3,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -16,8 +14,8 @@
 
 namespace livechat::server::service {
 
-// Group commit: posts queue their drafts and wait, while the one loop that writes takes all
-// that queued up meanwhile as one turn, writes it, then answers every waiter of that turn.
+// Group commit: posts queue their drafts with what hears of each, while the one loop that
+// writes takes all that queued up meanwhile as one turn, writes it, then tells each of them.
 class CommitQueue {
  public:
   using Batch = std::vector<wire::Message>;
@@ -26,12 +24,10 @@ class CommitQueue {
   // failure.
   using Done = std::function<void(std::optional<wire::Message>)>;
 
-  // What one write takes: drafts in queue order, and the tickets of their waiters (or what
-  // hears of them).
+  // What one write takes: drafts in queue order, and what hears of each.
   struct Turn {
-    std::vector<std::uint64_t> tickets;
     std::vector<wire::Draft> drafts;
-    std::vector<Done> dones;  // one per draft; empty where a waiter waits
+    std::vector<Done> dones;  // one per draft
   };
 
   // A turn takes at most `max_batch` drafts; an idle loop gets an empty turn every `idle`.
@@ -39,21 +35,16 @@ class CommitQueue {
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
 
-  // Queues a draft; returns a ticket for wait().
-  std::uint64_t enqueue(wire::Draft draft);
-
-  // Queues a draft whose outcome `done` hears once its turn was written; nobody waits.
+  // Queues a draft whose outcome `done` hears once its turn was written; nobody waits. Once
+  // the queue finished, `done` hears of the failure at once.
   void enqueue(wire::Draft draft, Done done);
-
-  // Waits until the draft of `ticket` was written; returns it as stored, or nothing on failure.
-  std::optional<wire::Message> wait(std::uint64_t ticket);
 
   // Waits for drafts, a wake() or the idle interval; returns what queued meanwhile (perhaps
   // nothing), or no turn once closed and emptied.
   std::optional<Turn> next();
 
-  // Answers the waiters of a turn with its drafts as stored (one message each, moved from), or
-  // with failure if `stored` is null; what hears of a draft hears it here, on this thread.
+  // Tells what hears of each draft of a turn how it was stored (one message each, moved from),
+  // or of failure if `stored` is null, on the calling thread.
   void answer(Turn& turn, Batch* stored);
 
   // Makes next() return soon even if nothing is queued.
@@ -67,16 +58,7 @@ class CommitQueue {
   std::chrono::milliseconds m_idle;
   std::mutex m_mutex;
   std::condition_variable m_work;
-  std::condition_variable m_done;
-  struct Queued {
-    std::uint64_t ticket;
-    wire::Draft draft;
-    Done done;
-  };
-  std::deque<Queued> m_pending;
-  std::unordered_map<std::uint64_t, wire::Message> m_stored;  // written, not yet collected
-  std::uint64_t m_next_ticket = 0;
-  std::uint64_t m_done_ticket = 0;
+  std::deque<std::pair<wire::Draft, Done>> m_pending;
   bool m_woken = false;
   bool m_closed = false;
   bool m_finished = false;  // next() returned no turn: nothing more is written

@@ -1,6 +1,8 @@
 #include "server/service/outbox.hpp"
 
 #include <spdlog/spdlog.h>
+#include <future>
+#include <memory>
 
 namespace livechat::server::service {
 
@@ -18,8 +20,13 @@ Outbox::~Outbox() {
 }
 
 std::optional<wire::Message> Outbox::submit(wire::Draft draft) {
-  // Answered only once stored and forwarded; concurrent posts wait for the same commit.
-  return m_queue.wait(m_queue.enqueue(std::move(draft)));
+  // Answered only once stored and forwarded; concurrent posts wait for the same commit. The
+  // promise is shared with what hears of the draft, so it outlives the outbox's call of it.
+  auto stored = std::make_shared<std::promise<std::optional<wire::Message>>>();
+  auto result = stored->get_future();
+  submit(std::move(draft),
+         [stored](std::optional<wire::Message> message) { stored->set_value(std::move(message)); });
+  return result.get();
 }
 
 void Outbox::submit(wire::Draft draft, CommitQueue::Done done) {
@@ -32,8 +39,8 @@ void Outbox::run() {
   while (auto turn = m_queue.next()) {
     auto stored = m_store.write(turn->drafts);
     Batch* batch = stored ? &*stored : nullptr;
-    if (batch != nullptr && batch->size() != turn->tickets.size()) {
-      spdlog::error("a store wrote {} of {} messages", batch->size(), turn->tickets.size());
+    if (batch != nullptr && batch->size() != turn->drafts.size()) {
+      spdlog::error("a store wrote {} of {} messages", batch->size(), turn->drafts.size());
       batch = nullptr;
     }
     // Forwarded from this one thread, so in store order; and before the posts are answered,
