@@ -8,7 +8,7 @@
 namespace livechat::wire {
 namespace {
 
-// The methods cpp-httplib 0.11.4 routes; any other token is a method this server lacks.
+// The methods HTTP/1.1 defines (and PRI); any other token is a method this server lacks.
 constexpr std::array<std::string_view, 10> k_methods = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PRI"};
 
@@ -132,7 +132,7 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // Tells whether a header's value decides how the request is framed or read: those may not
-// hold a percent sign, which cpp-httplib would decode.
+// hold a percent sign, which a reader in front that decodes them would read another way.
 bool is_decoded(std::string_view name) {
   for (auto framing : {"Content-Type", "Content-Encoding", "Transfer-Encoding", "Connection",
                        "Expect", "Host", "Content-Length"}) {
@@ -180,7 +180,11 @@ Result<RequestHead, ApiError> parse_head(std::string_view head, const HeadLimits
   if (!line) {
     return line.error();
   }
-  RequestHead result{std::string(line->method), std::string(line->target), 0, false, false, {}};
+  RequestHead result;
+  result.method = std::string(line->method);
+  result.target = std::string(line->target);
+  result.version = std::string(line->version);
+  result.fields.reserve(lines.size() - 1);
   std::optional<std::uint64_t> length;
   int hosts = 0;
   int encodings = 0;
@@ -204,8 +208,9 @@ Result<RequestHead, ApiError> parse_head(std::string_view head, const HeadLimits
                      [](char c) { return is_value_char(static_cast<unsigned char>(c)); })) {
       return bad("a header's value holds a control character");
     }
+    result.fields.emplace_back(std::string(name), std::string(value));
     if (value.find('%') != std::string_view::npos && is_decoded(name)) {
-      // cpp-httplib 0.11.4 percent-decodes header values: it would read another value here.
+      // Some readers (cpp-httplib 0.11.4 among them) percent-decode header values.
       return bad("a percent sign in the " + std::string(name) + " header");
     }
     if (iequals(name, "Content-Length")) {
@@ -225,7 +230,7 @@ Result<RequestHead, ApiError> parse_head(std::string_view head, const HeadLimits
     } else if (iequals(name, "Content-Type")) {
       content_type = value;
     } else if (iequals(name, "Content-Encoding") && !iequals(value, "identity")) {
-      // cpp-httplib would inflate it, past every limit on the bytes that came.
+      // Inflated, it would pass every limit on the bytes that came.
       return ApiError{ApiErrorKind::unsupported_media_type,
                       "compressed request bodies are not taken here (Content-Encoding)"};
     } else if (iequals(name, "Origin")) {
@@ -250,12 +255,7 @@ Result<RequestHead, ApiError> parse_head(std::string_view head, const HeadLimits
     result.chunked = true;
   }
   result.content_length = length.value_or(0);
-  // cpp-httplib reads a POST, PUT or PATCH without either framing to the end of the connection;
-  // RFC 9112 6.3 says its body is empty.
-  result.unframed = !length && !result.chunked &&
-                    (result.method == "POST" || result.method == "PUT" ||
-                     result.method == "PATCH" || result.method == "PRI");
-  // cpp-httplib would read a multipart body as form parts, which no route here takes.
+  // A reader would take a multipart body as form parts, which no route here takes.
   if (istarts_with(content_type, "multipart/")) {
     return ApiError{ApiErrorKind::unsupported_media_type,
                     "multipart bodies are not taken here: send JSON (curl -d '{...}')"};

@@ -1,15 +1,16 @@
 #pragma once
 
 // The head of an HTTP/1.1 request (its request line and headers) read strictly, as RFC 9112
-// asks, before cpp-httplib sees it. A head that two readers could take two ways (a proxy in
-// front and this server, say) is refused instead of guessed at: that is how requests are
-// smuggled.
+// asks. A head that two readers could take two ways (a proxy in front and this server, say) is
+// refused instead of guessed at: that is how requests are smuggled.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "wire/errors.hpp"
 #include "wire/result.hpp"
@@ -21,7 +22,7 @@ struct HeadLimits {
   // The request line and headers together, in bytes: nginx's default is 4 x 8 KiB; a token in
   // the URL or a header is a few hundred bytes.
   std::size_t max_head_bytes = 32 * 1024;
-  // One line with its CRLF; cpp-httplib 0.11.4 takes no longer request line or header line.
+  // One line with its CRLF (cpp-httplib, which livechat's clients use, takes no longer one).
   std::size_t max_line_bytes = 8192;
 };
 
@@ -29,10 +30,13 @@ struct HeadLimits {
 struct RequestHead {
   std::string method;
   std::string target;
-  std::uint64_t content_length = 0;  // zero without a Content-Length; below 10^18
+  std::string version;               // "HTTP/1.1" or "HTTP/1.0"
+  std::uint64_t content_length = 0;  // zero without a Content-Length (a POST with neither
+                                     // framing has an empty body, RFC 9112 6.3); below 10^18
   bool chunked = false;              // Transfer-Encoding: chunked
-  bool unframed = false;             // a POST, PUT or PATCH with neither: its body is empty
   std::string origin;                // the Origin header, for CORS on an error answer
+  // Every header as it came, its value without the white space around it.
+  std::vector<std::pair<std::string, std::string>> fields;
 };
 
 // Tells whether two texts are equal but for ASCII case (header names, tokens).

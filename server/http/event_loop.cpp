@@ -127,6 +127,79 @@ bool parse_chunk_size(std::string_view line, std::uint64_t& size) {
   });
 }
 
+// Decodes %XX escapes (and '+' as a space, in a query).
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
+        hex_digit(text[i + 2]) >= 0) {
+      decoded += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      decoded += ' ';
+    } else {
+      decoded += c;
+    }
+  }
+  return decoded;
+}
+
+// Makes the request handlers see out of a head that was read whole, its headers moved out.
+void fill_request(httplib::Request& req, wire::RequestHead& head, const std::string& peer,
+                  int peer_port) {
+  req = httplib::Request{};
+  req.method = head.method;
+  req.target = head.target;
+  req.version = head.version;
+  const std::string_view target = head.target;
+  const auto query = target.find('?');
+  req.path = percent_decode(target.substr(0, query), false);
+  for (std::string_view rest = query == std::string_view::npos ? "" : target.substr(query + 1);
+       !rest.empty();) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      req.params.emplace(
+          percent_decode(pair.substr(0, eq), true),
+          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
+    }
+    rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+  }
+  for (auto& [name, value] : head.fields) {
+    req.headers.emplace(std::move(name), std::move(value));
+  }
+  head.fields.clear();
+  req.remote_addr = peer;
+  req.remote_port = peer_port;
+}
+
+// Makes `res` the answer to a handler that failed.
+void internal_error(httplib::Response& res) {
+  res = httplib::Response{};
+  send_error(res, {wire::ApiErrorKind::internal, "internal error"});
+}
+
+// Writes a response's status line and headers (its Content-Length is the writer's to add).
+void write_head(std::string& out, int status, const httplib::Headers& headers) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
+  for (const auto& [name, value] : headers) {
+    if (wire::iequals(name, "Content-Length")) {
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+}
+
 wire::ApiError timed_out() {
   return {wire::ApiErrorKind::request_timeout, "the request did not arrive in time"};
 }
@@ -181,6 +254,7 @@ struct EventLoop::Connection {
   bool close_after = false;      // it closes once the current answer is out
   bool linger_on_close = false;  // its client may still be sending: drain before the close
   bool shut = false;             // lingering: our side is shut for writing
+  std::size_t lingered = 0;      // bytes read and dropped since
   bool out_started = false;      // `out` has bytes since written_at
 
   std::size_t buffered() const { return in.size() - in_begin; }
@@ -263,21 +337,18 @@ Reply::Target::~Target() {
   }
 }
 
-void Reply::operator()(httplib::Response response) const {
-  if (m_target->sent.exchange(true)) {
-    return;
-  }
-  if (auto box = m_target->box.lock()) {
-    box->put(m_target->connection, m_target->request, std::move(response));
-  }
-}
+void Reply::operator()(httplib::Response response) const { send(std::move(response), {}); }
 
 void Reply::build(std::function<void(httplib::Response&)> build) const {
+  send(httplib::Response{}, std::move(build));
+}
+
+void Reply::send(httplib::Response response, std::function<void(httplib::Response&)> build) const {
   if (m_target->sent.exchange(true)) {
     return;
   }
   if (auto box = m_target->box.lock()) {
-    box->put(m_target->connection, m_target->request, httplib::Response{}, std::move(build));
+    box->put(m_target->connection, m_target->request, std::move(response), std::move(build));
   }
 }
 
@@ -325,6 +396,20 @@ void EventLoop::run() {
     if (m_listen_fd < 0 && m_connections.empty()) {
       return;  // serve_one: its connection is done
     }
+    if (stopping) {
+      const Clock::time_point cut_at{Clock::duration(m_cut_at.load())};
+      if (m_connections.empty() || Clock::now() >= cut_at) {
+        if (!m_connections.empty()) {
+          spdlog::debug("cutting {} connections that did not finish", m_connections.size());
+        }
+        close_all();
+        // Sockets another loop dealt out to this one as it stopped are closed, not left open.
+        for (int fd : m_box->take().sockets) {
+          ::close(fd);
+        }
+        return;
+      }
+    }
     if (!stopping && !m_stop.load() && m_listen_fd >= 0 && !m_listening &&
         Clock::now() >= m_listen_again) {
       epoll_event ev{};
@@ -360,25 +445,7 @@ void EventLoop::run() {
       next_sweep = now + k_sweep_every;
       sweep(now);
     }
-    for (std::uint64_t id : m_dead) {
-      m_connections.erase(id);
-    }
-    m_dead.clear();
     ready.swap(m_unfinished);  // turns cut short go on at once, after everyone else's
-    if (stopping) {
-      const Clock::time_point cut_at{Clock::duration(m_cut_at.load())};
-      if (m_connections.empty() || now >= cut_at) {
-        if (!m_connections.empty()) {
-          spdlog::debug("cutting {} connections that did not finish", m_connections.size());
-        }
-        close_all();
-        // Sockets another loop dealt out to this one as it stopped are closed, not left open.
-        for (int fd : m_box->take().sockets) {
-          ::close(fd);
-        }
-        return;
-      }
-    }
   }
 }
 
@@ -434,7 +501,6 @@ void EventLoop::add(int fd) {
   c.phase = m_server.m_tls_on ? Connection::Phase::handshake : Connection::Phase::head;
   c.deadline = now + (m_server.m_tls_on ? m_options.request_timeout
                                         : std::chrono::milliseconds(m_options.keep_alive_timeout));
-  c.written_at = now;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = c.id;
@@ -476,8 +542,7 @@ void EventLoop::take_box() {
         build(response);
       } catch (const std::exception& e) {
         spdlog::error("an answer could not be made: {}", e.what());
-        response = httplib::Response{};
-        send_error(response, {wire::ApiErrorKind::internal, "internal error"});
+        internal_error(response);
       }
     }
     prepare(*it->second, response);
@@ -648,8 +713,8 @@ bool EventLoop::read_input(Connection& c) {
       // Lingering: what the client still sends is dropped (TLS records included, unread).
       ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
       if (n > 0) {
-        c.body_wire += static_cast<std::uint64_t>(n);
-        if (c.body_wire > k_max_lingered) {
+        c.lingered += static_cast<std::size_t>(n);
+        if (c.lingered > k_max_lingered) {
           return false;
         }
         continue;
@@ -812,7 +877,6 @@ EventLoop::Step EventLoop::linger(Connection& c) {
     }
     ::shutdown(c.fd, SHUT_WR);
     c.shut = true;
-    c.body_wire = 0;
     c.in.clear();
     c.in_begin = 0;
     c.deadline = Clock::now() + k_linger;
@@ -869,8 +933,7 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
     }
     return Step::wait;
   }
-  const std::string_view head_text = pending.substr(0, size);
-  auto parsed = wire::parse_head(head_text, limits);
+  auto parsed = wire::parse_head(pending.substr(0, size), limits);
   if (!parsed) {
     spdlog::debug("request rejected before it was read: {}", parsed.error().message);
     reject_early(c, parsed.error(), "");
@@ -882,47 +945,8 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
   c.head_checked = 0;
 
   // The request as handlers see it.
-  httplib::Request& req = c.request;
-  req = httplib::Request{};
-  req.method = c.head.method;
-  req.target = c.head.target;
-  const auto query = c.head.target.find('?');
-  req.path = percent_decode(std::string_view(c.head.target).substr(0, query), false);
-  if (query != std::string::npos) {
-    std::string_view rest = std::string_view(c.head.target).substr(query + 1);
-    while (!rest.empty()) {
-      auto amp = rest.find('&');
-      std::string_view pair = rest.substr(0, amp);
-      if (!pair.empty()) {
-        auto eq = pair.find('=');
-        req.params.emplace(percent_decode(pair.substr(0, eq), true),
-                           eq == std::string_view::npos
-                               ? std::string()
-                               : percent_decode(pair.substr(eq + 1), true));
-      }
-      if (amp == std::string_view::npos) {
-        break;
-      }
-      rest.remove_prefix(amp + 1);
-    }
-  }
-  std::string_view lines = head_text.substr(0, size - 2);  // without the blank line
-  auto line_end = lines.find("\r\n");
-  const std::string_view request_line = lines.substr(0, line_end);
-  req.version = std::string(request_line.substr(request_line.rfind(' ') + 1));
-  lines.remove_prefix(line_end == std::string_view::npos ? lines.size() : line_end + 2);
-  while (!lines.empty()) {
-    auto end = lines.find("\r\n");
-    std::string_view line = lines.substr(0, end);
-    auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      req.headers.emplace(std::string(line.substr(0, colon)),
-                          std::string(wire::trim_ows(line.substr(colon + 1))));
-    }
-    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 2);
-  }
-  req.remote_addr = c.peer;
-  req.remote_port = c.peer_port;
+  fill_request(c.request, c.head, c.peer, c.peer_port);
+  const httplib::Request& req = c.request;
   c.consume(size);
   ++c.requests;
 
@@ -941,14 +965,7 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
     // Where its body ends is found by reading it; the connection ends with it.
     c.close_after = true;
   }
-  const bool is_get = req.method == "GET" || req.method == "HEAD";
-  const auto& routes = is_get ? m_server.m_get_routes : m_server.m_post_routes;
-  c.route = nullptr;
-  if (is_get || req.method == "POST") {
-    if (auto it = routes.find(req.path); it != routes.end()) {
-      c.route = &it->second;
-    }
-  }
+  c.route = m_server.route(req.method, req.path);
   c.body.clear();
   c.body_wire = 0;
   c.chunk = Connection::Chunk::size;
@@ -1134,9 +1151,8 @@ void EventLoop::route(Connection& c) {
     }
   } catch (const std::exception& e) {
     spdlog::error("{} {}: {}", req.method, req.path, e.what());
-    res = httplib::Response{};
+    internal_error(res);
     prepare(c, res);
-    send_error(res, {wire::ApiErrorKind::internal, "internal error"});
   }
   answer(c, res);
 }
@@ -1154,18 +1170,10 @@ void EventLoop::answer_stream(Connection& c, const HttpServer::Route& r) {
     answer(c, res);
     return;
   }
-  std::string& out = c.out;
-  out += "HTTP/1.1 200 OK\r\n";
-  for (const auto& [name, value] : res.headers) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-  }
-  out += "Content-Type: " + r.content_type + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+  write_head(c.out, 200, res.headers);
+  c.out += "Content-Type: " + r.content_type + "\r\nTransfer-Encoding: chunked\r\n\r\n";
   spdlog::debug("{} {} 200 from {} (stream)", c.request.method, c.request.path, c.peer);
   bool handed = false;
-  const std::uint64_t id = c.id;
   ResponseStream stream(
       [&c](std::string_view bytes) {
         if (c.dead || bytes.empty()) {
@@ -1187,11 +1195,8 @@ void EventLoop::answer_stream(Connection& c, const HttpServer::Route& r) {
   } catch (const std::exception& e) {
     spdlog::error("stream {}: {}", c.request.path, e.what());
   }
-  if (handed) {
+  if (handed || c.dead) {
     return;  // the stream's owner has the connection now
-  }
-  if (auto it = m_connections.find(id); it == m_connections.end() || it->second->dead) {
-    return;
   }
   c.out += "0\r\n\r\n";  // it returned without taking the connection: the response ends
   c.close_after = true;
@@ -1204,11 +1209,8 @@ HandedConnection EventLoop::hand_off(Connection& c) {
   }
   epoll_ctl(m_epoll, EPOLL_CTL_DEL, c.fd, nullptr);
   HandedConnection handed{c.fd, c.ssl, c.out.substr(c.out_begin)};
-  c.fd = -1;
   c.ssl = nullptr;
-  c.dead = true;
-  m_dead.push_back(c.id);
-  --m_open;
+  retire(c);
   return handed;
 }
 
@@ -1229,20 +1231,7 @@ void EventLoop::answer(Connection& c, httplib::Response& res) {
   }
   const bool no_body = res.status == 204 || res.status == 304 || res.status < 200;
   std::string& out = c.out;
-  out += "HTTP/1.1 ";
-  out += std::to_string(res.status);
-  out += ' ';
-  out += reason_phrase(res.status);
-  out += "\r\n";
-  for (const auto& [name, value] : res.headers) {
-    if (wire::iequals(name, "Content-Length")) {
-      continue;
-    }
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-  }
+  write_head(out, res.status, res.headers);
   if (!no_body) {
     out += "Content-Length: ";
     out += std::to_string(res.body.size());
@@ -1313,6 +1302,10 @@ void EventLoop::close(Connection& c) {
     c.ssl = nullptr;
   }
   ::close(c.fd);  // leaves the epoll set with it
+  retire(c);
+}
+
+void EventLoop::retire(Connection& c) {
   c.fd = -1;
   c.dead = true;
   m_dead.push_back(c.id);

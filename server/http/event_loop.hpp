@@ -132,6 +132,8 @@ class EventLoop {
   void prepare(Connection& c, httplib::Response& res) const;
   HandedConnection hand_off(Connection& c);
   void close(Connection& c);
+  // Marks a connection gone (closed, or handed off): erased at the end of the turn.
+  void retire(Connection& c);
   void finish_request(Connection& c, int status);
 
   HttpServer& m_server;
@@ -171,8 +173,5 @@ void add_security_headers(httplib::Response& response);
 
 // Returns the reason phrase of a status.
 const char* reason_phrase(int status);
-
-// Decodes %XX escapes (and '+' as a space, in a query).
-std::string percent_decode(std::string_view text, bool plus_is_space);
 
 }  // namespace livechat::server::http

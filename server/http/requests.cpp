@@ -3,8 +3,8 @@
 #include "server/http/event_loop.hpp"
 #include "server/http/server.hpp"
 
-// The words of HTTP answers: reason phrases, the answer to a request rejected before it was
-// read whole, and percent-decoding of targets.
+// The words of HTTP answers: reason phrases, and the answer to a request rejected before it
+// was read whole.
 
 namespace livechat::server::http {
 
@@ -63,29 +63,6 @@ const char* reason_phrase(int status) {
     default:
       return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
   }
-}
-
-std::string percent_decode(std::string_view text, bool plus_is_space) {
-  auto hex = [](char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
-  std::string decoded;
-  decoded.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      decoded += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      decoded += ' ';
-    } else {
-      decoded += c;
-    }
-  }
-  return decoded;
 }
 
 std::string closing_error_reply(const wire::ApiError& error, std::string_view allow_origin) {

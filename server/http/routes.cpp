@@ -36,6 +36,17 @@ void HttpServer::stream(const std::string& path, std::string content_type, Strea
 
 void HttpServer::on_rejected(RejectionObserver observer) { m_on_rejected = std::move(observer); }
 
+const HttpServer::Route* HttpServer::route(std::string_view method, std::string_view path) const {
+  // HEAD is answered by a GET route; any other method than these finds no route (a 404).
+  const bool get = method == "GET" || method == "HEAD";
+  if (!get && method != "POST") {
+    return nullptr;
+  }
+  const auto& routes = get ? m_get_routes : m_post_routes;
+  auto it = routes.find(path);
+  return it == routes.end() ? nullptr : &it->second;
+}
+
 std::string allowed_origin(const std::vector<std::string>& allowed_origins,
                            std::string_view origin) {
   if (std::find(allowed_origins.begin(), allowed_origins.end(), "*") != allowed_origins.end()) {

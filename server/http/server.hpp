@@ -103,7 +103,6 @@ class ResponseStream {
 };
 
 class EventLoop;
-class ReplyBox;
 
 // The answer to a request whose handler answers later (once a commit is done, say): called
 // once, from any thread, with the response. The connection reads no further request until
@@ -121,6 +120,8 @@ class Reply {
   explicit Reply(std::shared_ptr<Target> target) : m_target(std::move(target)) {}
 
  private:
+  void send(httplib::Response response, std::function<void(httplib::Response&)> build) const;
+
   std::shared_ptr<Target> m_target;
 };
 
