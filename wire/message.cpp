@@ -124,6 +124,16 @@ std::string json_object(
   return out;
 }
 
+// Writes a message's fields, then `last` (what it is: stored, or a notification).
+std::string message_json(const Message& m, std::pair<std::string_view, std::string_view> last) {
+  return json_object({{"id", m.id},
+                      {"content", m.content},
+                      {"user", m.user},
+                      {"room", m.room},
+                      {"timestamp", m.timestamp},
+                      last});
+}
+
 Result<Message, ApiError> message_from_json(const json& object) {
   if (!object.is_object()) {
     return bad(ApiErrorKind::bad_request, "a notification must be a JSON object");
@@ -235,23 +245,9 @@ Result<std::vector<Message>, ApiError> parse_notifications(std::string_view body
   return std::vector<Message>{std::move(*message)};
 }
 
-std::string stored_json(const Message& m) {
-  return json_object({{"id", m.id},
-                      {"content", m.content},
-                      {"user", m.user},
-                      {"room", m.room},
-                      {"timestamp", m.timestamp},
-                      {"status", "sent"}});
-}
+std::string stored_json(const Message& m) { return message_json(m, {"status", "sent"}); }
 
-std::string notification_json(const Message& m) {
-  return json_object({{"id", m.id},
-                      {"content", m.content},
-                      {"user", m.user},
-                      {"room", m.room},
-                      {"timestamp", m.timestamp},
-                      {"type", "message"}});
-}
+std::string notification_json(const Message& m) { return message_json(m, {"type", "message"}); }
 
 std::string notification_array_json(const std::vector<Message>& messages) {
   std::string out = "[";
