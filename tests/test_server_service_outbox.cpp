@@ -113,7 +113,7 @@ TEST_CASE("server::service::Outbox") {
       for (std::size_t i = 0; i < k_posts; ++i) {
         // submit() returns at once; nothing waits for the commit.
         outbox.submit(
-            numbered_draft(static_cast<int>(i)), [&](std::optional<wire::Message> stored) {
+            numbered_draft(static_cast<int>(i)), [&](server::service::CommitQueue::Outcome stored) {
               auto forwarded = notifier.forwarded();
               std::lock_guard lock(mutex);
               if (!stored) {
@@ -142,7 +142,7 @@ TEST_CASE("server::service::Outbox") {
     CHECK_FALSE(queue.next());  // the loop ends: nothing more is written
     bool failed = false;
     queue.enqueue(numbered_draft(1),
-                  [&](std::optional<wire::Message> stored) { failed = !stored; });
+                  [&](server::service::CommitQueue::Outcome stored) { failed = !stored; });
     CHECK(failed);
   }
 

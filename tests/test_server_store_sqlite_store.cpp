@@ -42,7 +42,7 @@ TEST_CASE("server::store::SqliteStore") {
     }
     auto batch = store.write(drafts);
     REQUIRE(batch);
-    CHECK(ids_of(*batch) == std::vector<std::string>{id(0), id(1), id(2)});
+    CHECK(ids_of(batch->stored) == std::vector<std::string>{id(0), id(1), id(2)});
     for (int i = 3; i < 10; ++i) {
       auto stored = write_one(store, numbered_draft(i));
       REQUIRE(stored);
@@ -134,5 +134,115 @@ TEST_CASE("server::store::SqliteStore") {
     CHECK_THROWS_AS(server::store::SqliteStore(dir.path().string()), server::store::sqlite::Error);
     CHECK_THROWS_AS(server::store::SqliteStore(dir.file("missing/dir.db")),
                     server::store::sqlite::Error);
+  }
+}
+
+namespace {
+
+wire::Draft change(wire::EventKind kind, const std::string& message_id, const std::string& user,
+                   const std::string& content = "", const std::string& emoji = "") {
+  wire::Draft draft;
+  draft.kind = kind;
+  draft.message_id = message_id;
+  draft.user = user;
+  draft.content = content;
+  draft.emoji = emoji;
+  return draft;
+}
+
+}  // namespace
+
+TEST_CASE("server::store::SqliteStore changes and keys") {
+  TempDir dir;
+
+  SECTION("a file made by the release before chat events opens, migrated in place") {
+    const std::string path = dir.file("old.db");
+    std::filesystem::copy_file(std::string(LIVECHAT_SOURCE_DIR) + "/tests/data/release-2026-12.db",
+                               path);
+    std::string newest_old;
+    {
+      server::store::SqliteStore store(path);
+      auto old = store.query({std::nullopt, std::nullopt, std::nullopt, 100});
+      REQUIRE(old);
+      REQUIRE(old->size() == 3);
+      CHECK((*old)[0].content == "first message");
+      CHECK((*old)[1].room == "ops");
+      newest_old = (*old)[2].id;
+      auto edited =
+          test::answer_one(store, change(wire::EventKind::edit, (*old)[0].id, "ann", "fixed"));
+      REQUIRE(edited);
+      REQUIRE(edited->ok());
+      CHECK((*edited)->edited.size() > 0);
+      CHECK(store.unforwarded().size() == 1);  // the old file forwarded all three; the edit not
+    }
+    server::store::sqlite::Database db(path);
+    CHECK(db.scalar("PRAGMA user_version") == "1");
+    server::store::SqliteStore again(path);  // opening a migrated file changes nothing
+    auto now = again.query({std::nullopt, std::nullopt, std::nullopt, 100});
+    REQUIRE(now);
+    REQUIRE(now->size() == 3);
+    CHECK((*now)[0].content == "fixed");
+    auto next = write_one(again, numbered_draft(1));
+    REQUIRE(next);
+    CHECK(next->id > newest_old);
+  }
+
+  SECTION("a database of a newer schema is refused, not changed") {
+    const std::string path = dir.file("new.db");
+    {
+      server::store::sqlite::Database db(path);
+      db.exec("PRAGMA user_version = 99");
+    }
+    CHECK_THROWS_AS(server::store::SqliteStore(path), server::store::sqlite::Error);
+  }
+
+  SECTION("changes in one batch see the posts before them, and refusals store nothing") {
+    server::store::SqliteStore store(":memory:", still_clock);
+    auto posted = write_one(store, numbered_draft(0));
+    REQUIRE(posted);
+    std::vector<wire::Draft> drafts;
+    drafts.push_back(change(wire::EventKind::edit, posted->id, "tester", "edited"));
+    drafts.push_back(change(wire::EventKind::edit, posted->id, "mallory", "mine now"));
+    drafts.push_back(change(wire::EventKind::reaction, posted->id, "bob", "", "👍"));
+    drafts.push_back(change(wire::EventKind::reaction, posted->id, "bob", "", "👍"));
+    drafts.push_back(change(wire::EventKind::deletion, posted->id, "tester"));
+    drafts.push_back(change(wire::EventKind::reaction, posted->id, "cat", "", "👍"));
+    auto written = store.write(drafts);
+    REQUIRE(written);
+    REQUIRE(written->answers.size() == 6);
+    CHECK(written->stored.size() == 3);  // the edit, one reaction, the delete
+    CHECK(std::get<wire::ApiError>(written->answers[1]).kind == wire::ApiErrorKind::not_author);
+    CHECK(std::get<wire::Message>(written->answers[3]).reactions.size() == 1);
+    CHECK(std::get<wire::ApiError>(written->answers[5]).kind == wire::ApiErrorKind::gone);
+    CHECK(written->stored[0].kind == wire::EventKind::edit);
+    CHECK(written->stored[1].kind == wire::EventKind::reaction);
+    CHECK(written->stored[2].kind == wire::EventKind::deletion);
+    CHECK(written->stored[2].room == "general");
+    CHECK(store.query({std::nullopt, std::nullopt, std::nullopt, 100})->empty());
+    auto log = store.recent(10);
+    REQUIRE(log);
+    CHECK(log->size() == 4);
+    CHECK(std::is_sorted(log->begin(), log->end(),
+                         [](const auto& a, const auto& b) { return a.id < b.id; }));
+  }
+
+  SECTION("a key's retry gets the first answer; the key with another body is refused") {
+    server::store::SqliteStore store(":memory:", still_clock);
+    auto keyed = [](const std::string& content) {
+      wire::Draft draft = numbered_draft(0);
+      draft.content = content;
+      draft.idempotency_key = "k";
+      draft.fingerprint = wire::post_fingerprint(draft);
+      return draft;
+    };
+    std::vector<wire::Draft> drafts{keyed("one"), keyed("one"), keyed("two")};
+    auto written = store.write(drafts);
+    REQUIRE(written);
+    CHECK(written->stored.size() == 1);
+    CHECK(std::get<std::size_t>(written->answers[0]) == 0);
+    CHECK(std::get<wire::Message>(written->answers[1]) == written->stored[0]);
+    CHECK(std::get<wire::ApiError>(written->answers[2]).kind ==
+          wire::ApiErrorKind::idempotency_key_reused);
+    CHECK(store.size() == 1);
   }
 }

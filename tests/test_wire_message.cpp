@@ -369,4 +369,86 @@ TEST_CASE("message::json_depth") {
   CHECK(json_depth(R"(["]]]]",[["x"]]])") == 3);
 }
 
+TEST_CASE("message::chat events") {
+  Message edit;
+  edit.id = "20240101120000.000002";
+  edit.kind = EventKind::edit;
+  edit.message_id = "20240101120000.000001";
+  edit.user = "ann";
+  edit.room = "general";
+  edit.content = "fixed \"it\"";
+  edit.timestamp = "2024-01-01T12:00:00.000002Z";
+  Message reaction = edit;
+  reaction.kind = EventKind::reaction;
+  reaction.content.clear();
+  reaction.emoji = "👍";
+  reaction.removed = true;
+  Message deletion = edit;
+  deletion.kind = EventKind::deletion;
+  deletion.content.clear();
+
+  SECTION("each renders as its notification and reads back the same") {
+    CHECK(notification_json(edit) ==
+          R"({"type":"edit","id":"20240101120000.000002","message_id":"20240101120000.000001",)"
+          R"("room":"general","user":"ann","content":"fixed \"it\"",)"
+          R"("timestamp":"2024-01-01T12:00:00.000002Z"})");
+    for (const auto& event : {edit, reaction, deletion}) {
+      auto parsed = parse_notifications(notification_array_json({event}), Limits{});
+      REQUIRE(parsed);
+      REQUIRE(parsed->size() == 1);
+      CHECK(parsed->front() == event);
+    }
+    CHECK(nlohmann::json::parse(notification_json(reaction))["action"] == "remove");
+    CHECK(nlohmann::json::parse(notification_json(deletion)).count("content") == 0);
+  }
+
+  SECTION("a message's state renders after its fields and reads back") {
+    Message m{"20240101120000.000001", "hi", "ann", "general", "2024-01-01T12:00:00.000001Z"};
+    m.edited = "2024-01-01T12:00:00.000002Z";
+    m.reactions = {{"👍", {"bob", "ann"}}, {"🎉", {"cat"}}};
+    auto text = stored_json(m);
+    CHECK(text.find(R"("status":"sent","edited":"2024-01-01T12:00:00.000002Z",)"
+                    R"("reactions":{"👍":["bob","ann"],"🎉":["cat"]}})") != std::string::npos);
+    auto back = parse_message_json(text);
+    REQUIRE(back);
+    CHECK(back->edited == m.edited);
+    CHECK(back->reactions.size() == 2);  // nlohmann orders an object's keys; users keep theirs
+  }
+
+  SECTION("a notification of an unknown type, or a change without its message, is refused") {
+    CHECK(parse_notifications(R"({"id":"1","type":"poke"})", Limits{}).error().kind ==
+          ApiErrorKind::bad_request);
+    CHECK(parse_notifications(R"({"id":"1","type":"edit","content":"x"})", Limits{}).error().kind ==
+          ApiErrorKind::bad_id);
+    CHECK(parse_notifications(R"({"id":"1","type":"reaction","message_id":"0","emoji":"a b",)"
+                              R"("action":"add"})",
+                              Limits{})
+              .error()
+              .kind == ApiErrorKind::bad_emoji);
+  }
+
+  SECTION("emoji, keys and change bodies") {
+    CHECK_FALSE(check_emoji("👍"));
+    CHECK_FALSE(check_emoji(":+1:"));
+    CHECK(check_emoji(""));
+    CHECK(check_emoji(std::string(33, 'a')));
+    CHECK(check_emoji("a b"));
+    CHECK(check_emoji("\xff"));
+    CHECK_FALSE(check_idempotency_key(std::string(128, 'k')));
+    CHECK(check_idempotency_key(std::string(129, 'k')));
+    CHECK(check_idempotency_key("tab\there"));
+    CHECK(check_idempotency_key(""));
+    Draft a{"hi", "ann", "general"};
+    Draft b{"hi", "ann", "ops"};
+    CHECK(post_fingerprint(a) == post_fingerprint(a));
+    CHECK(post_fingerprint(a) != post_fingerprint(b));
+    CHECK(parse_change("", Limits{}, false)->user.empty());
+    CHECK(parse_change(R"({"user":"ann"})", Limits{}, false)->user == "ann");
+    CHECK(parse_change("", Limits{}, true).error().kind == ApiErrorKind::bad_json);
+    CHECK(parse_change(R"({"content":" "})", Limits{}, true).error().kind ==
+          ApiErrorKind::bad_content);
+    CHECK(parse_change(R"({"content":"new"})", Limits{}, true)->content == "new");
+  }
+}
+
 }  // namespace livechat::wire

@@ -1,6 +1,8 @@
 #include "wire/message.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace livechat::wire {
@@ -50,88 +52,75 @@ Result<std::string, ApiError> optional_string(const json& object, const char* fi
   return it->get<std::string>();
 }
 
-// Appends `text` as a JSON string, byte for byte what nlohmann::json's dump() writes (UTF-8 as
-// it is, control characters escaped, \u00xx in lower case); text that is not UTF-8 goes through
-// nlohmann, which replaces what it cannot read. Written directly, a message's JSON costs one
-// string, not an object tree of a dozen allocations: the outbox's thread writes two per post.
-void append_json_string(std::string& out, std::string_view text) {
-  if (!is_valid_utf8(text)) {
-    out += json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-    return;
+// Reads a post's or an edit's "content": a string, not blank, within the limit.
+Result<std::string, ApiError> read_content(const json& object, const Limits& limits) {
+  auto content_it = object.find("content");
+  if (content_it == object.end() || content_it->is_null()) {
+    return bad(ApiErrorKind::bad_content, "\"content\" is required");
   }
-  static constexpr char k_hex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t plain = 0;  // the start of the run not yet copied
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      continue;
-    }
-    out.append(text.substr(plain, i - plain));
-    plain = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += k_hex[c >> 4];
-        out += k_hex[c & 0xf];
-    }
+  if (!content_it->is_string()) {
+    return bad(ApiErrorKind::bad_content, "\"content\" must be a string");
   }
-  out.append(text.substr(plain));
-  out += '"';
+  std::string content = content_it->get<std::string>();
+  if (is_blank(content)) {
+    return bad(ApiErrorKind::bad_content, "\"content\" must not be empty");
+  }
+  if (content.size() > limits.max_content_bytes) {
+    return bad(ApiErrorKind::too_large,
+               "\"content\" is longer than " + std::to_string(limits.max_content_bytes) + " bytes");
+  }
+  return content;
 }
 
-// Writes `{"name":"value",...}` of string fields, in order.
-std::string json_object(
-    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  std::size_t size = 2;
-  for (const auto& [name, value] : fields) {
-    size += name.size() + value.size() + 6;
+// Reads the kind of a notification from its "type" (absent: a message).
+Result<EventKind, ApiError> event_kind(const json& object) {
+  auto type = optional_string(object, "type", ApiErrorKind::bad_request);
+  if (!type) {
+    return type.error();
   }
-  std::string out;
-  out.reserve(size + 16);
-  out += '{';
-  for (const auto& [name, value] : fields) {
-    if (out.size() > 1) {
-      out += ',';
+  if (type->empty()) {
+    return EventKind::message;
+  }
+  for (auto kind :
+       {EventKind::message, EventKind::edit, EventKind::deletion, EventKind::reaction}) {
+    if (*type == event_name(kind)) {
+      return kind;
     }
-    out += '"';
-    out += name;  // names are plain ASCII
-    out += "\":";
-    append_json_string(out, value);
   }
-  out += '}';
-  return out;
+  return bad(ApiErrorKind::bad_request,
+             "\"type\" must be \"message\", \"edit\", \"delete\" or \"reaction\"");
 }
 
-// Writes a message's fields, then `last` (what it is: stored, or a notification).
-std::string message_json(const Message& m, std::pair<std::string_view, std::string_view> last) {
-  return json_object({{"id", m.id},
-                      {"content", m.content},
-                      {"user", m.user},
-                      {"room", m.room},
-                      {"timestamp", m.timestamp},
-                      last});
+// Reads a message's state from a stored object: "edited" and "reactions", when present.
+std::optional<ApiError> read_state(const json& object, Message& message) {
+  auto edited = optional_string(object, "edited", ApiErrorKind::bad_request);
+  if (!edited) {
+    return edited.error();
+  }
+  message.edited = std::move(*edited);
+  auto it = object.find("reactions");
+  if (it == object.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  const ApiError wrong{ApiErrorKind::bad_request,
+                       "\"reactions\" must be an object of emoji to lists of users"};
+  if (!it->is_object()) {
+    return wrong;
+  }
+  for (const auto& [emoji, users] : it->items()) {
+    if (!users.is_array()) {
+      return wrong;
+    }
+    Reaction reaction{emoji, {}};
+    for (const auto& user : users) {
+      if (!user.is_string()) {
+        return wrong;
+      }
+      reaction.users.push_back(user.get<std::string>());
+    }
+    message.reactions.push_back(std::move(reaction));
+  }
+  return std::nullopt;
 }
 
 Result<Message, ApiError> message_from_json(const json& object) {
@@ -147,7 +136,13 @@ Result<Message, ApiError> message_from_json(const json& object) {
     return bad(ApiErrorKind::bad_id,
                "\"id\" must be a string of 1-128 bytes with no line breaks or NUL");
   }
-  Message message{*id, {}, {}, {}, {}};
+  Message message;
+  message.id = std::move(*id);
+  auto kind = event_kind(object);
+  if (!kind) {
+    return kind.error();
+  }
+  message.kind = *kind;
   auto content = optional_string(object, "content", ApiErrorKind::bad_content);
   auto user = optional_string(object, "user", ApiErrorKind::bad_user);
   auto room = optional_string(object, "room", ApiErrorKind::bad_room);
@@ -164,6 +159,39 @@ Result<Message, ApiError> message_from_json(const json& object) {
     return bad(ApiErrorKind::bad_room, "\"room\" must be " + std::string(k_room_rule));
   }
   message.timestamp = std::move(*timestamp);
+  if (message.kind == EventKind::message) {
+    if (auto wrong = read_state(object, message)) {
+      return *wrong;
+    }
+    return message;
+  }
+  auto target = optional_string(object, "message_id", ApiErrorKind::bad_id);
+  if (!target) {
+    return target.error();
+  }
+  if (target->empty() || target->size() > k_max_id_bytes) {
+    return bad(ApiErrorKind::bad_id,
+               "an edit, delete or reaction needs the \"message_id\" it changes");
+  }
+  message.message_id = std::move(*target);
+  if (message.kind == EventKind::reaction) {
+    auto emoji = optional_string(object, "emoji", ApiErrorKind::bad_emoji);
+    if (!emoji) {
+      return emoji.error();
+    }
+    if (auto wrong = check_emoji(*emoji)) {
+      return *wrong;
+    }
+    message.emoji = std::move(*emoji);
+    auto action = optional_string(object, "action", ApiErrorKind::bad_request);
+    if (!action) {
+      return action.error();
+    }
+    if (*action != "add" && *action != "remove") {
+      return bad(ApiErrorKind::bad_request, "a reaction's \"action\" is \"add\" or \"remove\"");
+    }
+    message.removed = *action == "remove";
+  }
   return message;
 }
 
@@ -192,22 +220,12 @@ Result<Draft, ApiError> parse_draft(std::string_view body, const Limits& limits)
     return bad(ApiErrorKind::bad_request,
                "body must be a JSON object like {\"content\":\"hi\",\"user\":\"ann\"}");
   }
-  auto content_it = object.find("content");
-  if (content_it == object.end() || content_it->is_null()) {
-    return bad(ApiErrorKind::bad_content, "\"content\" is required");
-  }
-  if (!content_it->is_string()) {
-    return bad(ApiErrorKind::bad_content, "\"content\" must be a string");
-  }
   Draft draft;
-  draft.content = content_it->get<std::string>();
-  if (is_blank(draft.content)) {
-    return bad(ApiErrorKind::bad_content, "\"content\" must not be empty");
+  auto content = read_content(object, limits);
+  if (!content) {
+    return content.error();
   }
-  if (draft.content.size() > limits.max_content_bytes) {
-    return bad(ApiErrorKind::too_large,
-               "\"content\" is longer than " + std::to_string(limits.max_content_bytes) + " bytes");
-  }
+  draft.content = std::move(*content);
   auto user = optional_string(object, "user", ApiErrorKind::bad_user);
   if (!user) {
     return user.error();
@@ -245,24 +263,77 @@ Result<std::vector<Message>, ApiError> parse_notifications(std::string_view body
   return std::vector<Message>{std::move(*message)};
 }
 
-std::string stored_json(const Message& m) { return message_json(m, {"status", "sent"}); }
-
-std::string notification_json(const Message& m) { return message_json(m, {"type", "message"}); }
-
-std::string notification_array_json(const std::vector<Message>& messages) {
-  std::string out = "[";
-  for (const auto& m : messages) {
-    out.append(out.size() > 1 ? "," : "").append(notification_json(m));
+Result<ChangeBody, ApiError> parse_change(std::string_view body, const Limits& limits,
+                                          bool needs_content) {
+  ChangeBody change;
+  if (!needs_content && is_blank(body)) {
+    return change;
   }
-  return out.append("]");
+  auto parsed = parse_json(body, limits);
+  if (!parsed) {
+    return parsed.error();
+  }
+  if (!parsed->is_object()) {
+    return bad(ApiErrorKind::bad_request, "body must be a JSON object like {\"content\":\"hi\"}");
+  }
+  if (needs_content) {
+    auto content = read_content(*parsed, limits);
+    if (!content) {
+      return content.error();
+    }
+    change.content = std::move(*content);
+  }
+  auto user = optional_string(*parsed, "user", ApiErrorKind::bad_user);
+  if (!user) {
+    return user.error();
+  }
+  if (user->size() > limits.max_user_bytes) {
+    return bad(ApiErrorKind::bad_user,
+               "\"user\" is longer than " + std::to_string(limits.max_user_bytes) + " bytes");
+  }
+  change.user = std::move(*user);
+  return change;
 }
 
-std::string stored_array_json(const std::vector<Message>& messages) {
-  std::string out = "[";
-  for (const auto& m : messages) {
-    out.append(out.size() > 1 ? "," : "").append(stored_json(m));
+std::optional<ApiError> check_emoji(std::string_view emoji) {
+  const bool plain = std::none_of(emoji.begin(), emoji.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b <= 0x20 || b == 0x7f;
+  });
+  if (emoji.empty() || emoji.size() > k_max_emoji_bytes || !plain || !is_valid_utf8(emoji)) {
+    return bad(ApiErrorKind::bad_emoji,
+               "an emoji is 1-" + std::to_string(k_max_emoji_bytes) +
+                   " bytes of UTF-8 (percent-encoded in the path) with no spaces or control "
+                   "characters");
   }
-  return out.append("]");
+  return std::nullopt;
+}
+
+std::optional<ApiError> check_idempotency_key(std::string_view key) {
+  const bool printable =
+      std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (key.empty() || key.size() > k_max_idempotency_key_bytes || !printable) {
+    return bad(ApiErrorKind::bad_idempotency_key, "Idempotency-Key must be 1-" +
+                                                      std::to_string(k_max_idempotency_key_bytes) +
+                                                      " printable ASCII characters");
+  }
+  return std::nullopt;
+}
+
+std::string post_fingerprint(const Draft& draft) {
+  // FNV-1a, 64 bits: stable across builds and machines, which keys kept in a store outlive.
+  std::uint64_t hash = 14695981039346656037ULL;
+  auto add = [&hash](std::string_view text) {
+    for (char c : text) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+  };
+  add(draft.room);
+  add(std::string_view("\0", 1));
+  add(draft.content);
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(hash));
+  return out;
 }
 
 Result<Message, ApiError> parse_message_json(std::string_view text) {
@@ -282,118 +353,6 @@ Result<std::vector<Message>, ApiError> parse_stored_messages(std::string_view te
     return bad(ApiErrorKind::bad_request, "history must be a JSON array of messages");
   }
   return messages_from_array(*parsed);
-}
-
-bool is_valid_room(std::string_view room) {
-  if (room.empty() || room.size() > k_max_room_length) {
-    return false;
-  }
-  return std::all_of(room.begin(), room.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  });
-}
-
-bool in_rooms(const std::vector<std::string>& rooms, std::string_view room) {
-  return rooms.empty() || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
-}
-
-Result<std::vector<std::string>, ApiError> parse_room_list(std::string_view list) {
-  std::vector<std::string> rooms;
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    auto room = list.substr(0, comma);
-    if (!is_valid_room(room)) {
-      return bad(ApiErrorKind::bad_room,
-                 "room names are " + std::string(k_room_rule) + ", separated by commas");
-    }
-    if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) {
-      rooms.emplace_back(room);
-    }
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    list.remove_prefix(comma + 1);
-    if (list.empty()) {
-      return bad(ApiErrorKind::bad_room, "room list ends with a comma");
-    }
-  }
-  return rooms;
-}
-
-bool is_valid_utf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t i = 0;
-  const std::size_t n = text.size();
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) {
-        lo = 0xA0;  // no overlongs
-      } else if (c == 0xED) {
-        hi = 0x9F;  // no surrogates
-      }
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) {
-        lo = 0x90;
-      } else if (c == 0xF4) {
-        hi = 0x8F;  // nothing past U+10FFFF
-      }
-    } else {
-      return false;
-    }
-    if (i + len > n) {
-      return false;
-    }
-    if (s[i + 1] < lo || s[i + 1] > hi) {
-      return false;
-    }
-    for (std::size_t k = 2; k < len; ++k) {
-      if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
-        return false;
-      }
-    }
-    i += len;
-  }
-  return true;
-}
-
-std::size_t json_depth(std::string_view text) {
-  std::size_t depth = 0;
-  std::size_t deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 }  // namespace livechat::wire

@@ -983,7 +983,7 @@ EventLoop::Step EventLoop::take_head(Connection& c) {
     finish_request(c, 413);
     return Step::more;
   }
-  if (c.route != nullptr && req.method == "POST" && c.route->options.gate) {
+  if (c.route != nullptr && c.route->options.gate && req.method != "GET" && req.method != "HEAD") {
     if (auto rejection = c.route->options.gate(req)) {
       reject_body(c, *rejection);  // its body is never read
       return Step::more;
@@ -1118,9 +1118,9 @@ void EventLoop::route(Connection& c) {
   prepare(c, res);
   if (req.method == "OPTIONS") {
     res.status = 204;
-    res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
     res.set_header("Access-Control-Allow-Headers",
-                   "Content-Type, Authorization, Last-Event-ID, Cache-Control");
+                   "Content-Type, Authorization, Last-Event-ID, Cache-Control, Idempotency-Key");
     res.set_header("Access-Control-Max-Age", "86400");
     answer(c, res);
     return;

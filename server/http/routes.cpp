@@ -16,16 +16,26 @@ void HttpServer::get(const std::string& path, Handler handler) {
 }
 
 void HttpServer::post(const std::string& path, BodyHandler handler, PostOptions options) {
-  Route& route = m_post_routes[path];
+  Route& route = m_post_routes["POST " + path];
   route.post = std::move(handler);
   route.options = std::move(options);
 }
 
 void HttpServer::post_deferred(const std::string& path, DeferredBodyHandler handler,
                                PostOptions options) {
-  Route& route = m_post_routes[path];
+  deferred("POST", path, std::move(handler), std::move(options));
+}
+
+void HttpServer::deferred(const std::string& method, const std::string& path,
+                          DeferredBodyHandler handler, PostOptions options) {
+  Route route;
   route.deferred = std::move(handler);
   route.options = std::move(options);
+  if (!path.empty() && path.back() == '/') {
+    m_prefix_routes.emplace_back(method + " " + path, std::move(route));
+  } else {
+    m_post_routes[method + " " + path] = std::move(route);
+  }
 }
 
 void HttpServer::stream(const std::string& path, std::string content_type, StreamHandler handler) {
@@ -37,14 +47,23 @@ void HttpServer::stream(const std::string& path, std::string content_type, Strea
 void HttpServer::on_rejected(RejectionObserver observer) { m_on_rejected = std::move(observer); }
 
 const HttpServer::Route* HttpServer::route(std::string_view method, std::string_view path) const {
-  // HEAD is answered by a GET route; any other method than these finds no route (a 404).
-  const bool get = method == "GET" || method == "HEAD";
-  if (!get && method != "POST") {
-    return nullptr;
+  // HEAD is answered by a GET route; a method and path of no route find none (a 404).
+  if (method == "GET" || method == "HEAD") {
+    auto it = m_get_routes.find(path);
+    return it == m_get_routes.end() ? nullptr : &it->second;
   }
-  const auto& routes = get ? m_get_routes : m_post_routes;
-  auto it = routes.find(path);
-  return it == routes.end() ? nullptr : &it->second;
+  std::string key;
+  key.reserve(method.size() + 1 + path.size());
+  key.append(method).append(" ").append(path);
+  if (auto it = m_post_routes.find(key); it != m_post_routes.end()) {
+    return &it->second;
+  }
+  for (const auto& [prefix, route] : m_prefix_routes) {
+    if (key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0) {
+      return &route;
+    }
+  }
+  return nullptr;
 }
 
 std::string allowed_origin(const std::vector<std::string>& allowed_origins,
@@ -98,7 +117,11 @@ void HttpServer::observe(const std::string& method, const std::string& path, dou
   // Paths outside the API share one series, so scans for random paths add none.
   static const std::set<std::string, std::less<>> k_paths = {"/",       "/messages", "/events",
                                                              "/notify", "/health",   "/metrics"};
-  const std::string& series = k_paths.count(path) ? path : "other";
+  std::string series = k_paths.count(path) ? path : "other";
+  if (path.rfind("/messages/", 0) == 0) {
+    series = path.find("/reactions/") != std::string::npos ? "/messages/{id}/reactions/{emoji}"
+                                                           : "/messages/{id}";
+  }
   wire::metrics::Histogram* histogram = nullptr;
   {
     std::lock_guard lock(m_latency_mutex);

@@ -179,6 +179,11 @@ class HttpServer {
   void post_deferred(const std::string& path, DeferredBodyHandler handler,
                      PostOptions options = {});
 
+  // Registers a route of another method with a body (PUT, PATCH, DELETE) that answers later; a
+  // `path` ending in "/" matches every longer path under it (the handler reads the rest).
+  void deferred(const std::string& method, const std::string& path, DeferredBodyHandler handler,
+                PostOptions options = {});
+
   // What a stream route's handler opens: run on the loop once the response's head is ready. It
   // writes the stream's first bytes and hands the connection off (ResponseStream::hand_off);
   // if it returns without, the response ends and the connection closes.
@@ -258,8 +263,9 @@ class HttpServer {
   mutable std::mutex m_tls_mutex;  // guards m_options.tls, which set_tls() replaces
   bool m_tls_on = false;           // it serves HTTPS (fixed at construction)
   RejectionObserver m_on_rejected;
-  std::map<std::string, Route, std::less<>> m_get_routes;   // GET and stream routes, by path
-  std::map<std::string, Route, std::less<>> m_post_routes;  // by path
+  std::map<std::string, Route, std::less<>> m_get_routes;      // GET and stream routes, by path
+  std::map<std::string, Route, std::less<>> m_post_routes;     // by "METHOD /path"
+  std::vector<std::pair<std::string, Route>> m_prefix_routes;  // by "METHOD /prefix/"
   mutable std::mutex m_latency_mutex;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<wire::metrics::Histogram>>
       m_latency;

@@ -10,7 +10,8 @@ namespace livechat::server::hub {
 EventLog::EventLog(EventLogLimits limits) : m_limits(limits) {}
 
 std::string encode_message_frame(const wire::Message& message) {
-  return wire::sse::encode_event(message.id, "message", wire::notification_json(message));
+  return wire::sse::encode_event(message.id, wire::event_name(message.kind),
+                                 wire::notification_json(message));
 }
 
 std::size_t EventLog::append(const std::vector<wire::Message>& messages) {

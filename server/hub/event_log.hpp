@@ -82,7 +82,8 @@ class EventLog {
   std::size_t m_bytes = 0;
 };
 
-// Encodes a message as the SSE frame subscribers receive.
+// Encodes an event (a message, an edit, delete or reaction) as the SSE frame subscribers
+// receive: its id, its name (`event: edit`) and its notification JSON.
 std::string encode_message_frame(const wire::Message& message);
 
 }  // namespace livechat::server::hub

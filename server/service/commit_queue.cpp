@@ -1,6 +1,13 @@
 #include "server/service/commit_queue.hpp"
 
 namespace livechat::server::service {
+namespace {
+
+wire::ApiError not_stored() {
+  return {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"};
+}
+
+}  // namespace
 
 CommitQueue::CommitQueue(std::size_t max_batch, std::chrono::milliseconds idle)
     : m_max_batch(max_batch), m_idle(idle) {}
@@ -14,7 +21,7 @@ void CommitQueue::enqueue(wire::Draft draft, Done done) {
       return;
     }
   }
-  done(std::nullopt);  // no loop writes it any more
+  done(not_stored());  // no loop writes it any more
 }
 
 std::optional<CommitQueue::Turn> CommitQueue::next() {
@@ -35,10 +42,20 @@ std::optional<CommitQueue::Turn> CommitQueue::next() {
   return turn;
 }
 
-void CommitQueue::answer(Turn& turn, Batch* stored) {
+void CommitQueue::answer(Turn& turn, store::MessageStore::Written* written) {
   for (std::size_t i = 0; i < turn.dones.size(); ++i) {
-    turn.dones[i](stored != nullptr ? std::optional<wire::Message>(std::move((*stored)[i]))
-                                    : std::nullopt);
+    if (written == nullptr) {
+      turn.dones[i](not_stored());
+      continue;
+    }
+    auto& answer = written->answers[i];
+    if (const auto* index = std::get_if<std::size_t>(&answer)) {
+      turn.dones[i](std::move(written->stored[*index]));
+    } else if (auto* message = std::get_if<wire::Message>(&answer)) {
+      turn.dones[i](std::move(*message));
+    } else {
+      turn.dones[i](std::get<wire::ApiError>(answer));
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/store/message_store.hpp"
 #include "wire/message.hpp"
 
 namespace livechat::server::service {
@@ -20,9 +21,12 @@ class CommitQueue {
  public:
   using Batch = std::vector<wire::Message>;
 
-  // Hears, on the writing loop's thread, how a draft was written: as stored, or nothing on
-  // failure.
-  using Done = std::function<void(std::optional<wire::Message>)>;
+  // How a draft was written: the message it answers with (as stored, or in its new state), or
+  // why not (refused by the store, or not stored at all: unavailable).
+  using Outcome = wire::Result<wire::Message, wire::ApiError>;
+
+  // Hears, on the writing loop's thread, how a draft was written.
+  using Done = std::function<void(Outcome)>;
 
   // What one write takes: drafts in queue order, and what hears of each.
   struct Turn {
@@ -43,9 +47,9 @@ class CommitQueue {
   // nothing), or no turn once closed and emptied.
   std::optional<Turn> next();
 
-  // Tells what hears of each draft of a turn how it was stored (one message each, moved from),
-  // or of failure if `stored` is null, on the calling thread.
-  void answer(Turn& turn, Batch* stored);
+  // Tells what hears of each draft of a turn how it was written (its stored events moved
+  // from), or that it could not be stored if `written` is null, on the calling thread.
+  void answer(Turn& turn, store::MessageStore::Written* written);
 
   // Makes next() return soon even if nothing is queued.
   void wake();

@@ -118,9 +118,9 @@ wire::Result<HistoryFill> fill_from_history(hub::Hub& hub, const wire::Endpoint&
 
 wire::Result<HistoryFill> fill_from_store(hub::Hub& hub, const store::MessageStore& store,
                                           std::size_t max_messages) {
-  store::HistoryQuery query;
-  query.limit = max_messages;  // without `after`: the newest, oldest first
-  auto messages = store.query(query);
+  // The log's newest events, changes included, so that a resume across the restart replays
+  // an edit or a delete as it would have without one.
+  auto messages = store.recent(max_messages);
   if (!messages) {
     return messages.error();
   }

@@ -117,9 +117,9 @@ void MessageService::render_metrics(wire::metrics::Text& text, const http::HttpS
   http.render_request_metrics(text, "message");
 }
 
-std::optional<wire::Draft> MessageService::admit(const http::HttpServer& http,
-                                                 const httplib::Request& req,
-                                                 httplib::Response& res, const std::string& body) {
+std::optional<std::string> MessageService::check_caller(const http::HttpServer& http,
+                                                        const httplib::Request& req,
+                                                        httplib::Response& res) {
   if (m_rate_limiter) {
     if (auto wait = m_rate_limiter->take(http.client_address(req))) {
       auto seconds = std::max<long>(1, static_cast<long>((wait->count() + 999) / 1000));
@@ -136,13 +136,23 @@ std::optional<wire::Draft> MessageService::admit(const http::HttpServer& http,
     reject(res, claims.error());
     return std::nullopt;
   }
+  return claims->user;
+}
+
+std::optional<wire::Draft> MessageService::admit(const http::HttpServer& http,
+                                                 const httplib::Request& req,
+                                                 httplib::Response& res, const std::string& body) {
+  auto token_user = check_caller(http, req, res);
+  if (!token_user) {
+    return std::nullopt;
+  }
   auto draft = wire::parse_draft(body, m_options.limits);
   if (!draft) {
     spdlog::debug("POST /messages rejected: {}", draft.error().message);
     reject(res, draft.error());
     return std::nullopt;
   }
-  if (const std::string& user = claims->user; !user.empty()) {
+  if (const std::string& user = *token_user; !user.empty()) {
     // The token says who posts; a body naming someone else is rejected, not rewritten.
     if (draft->user != wire::k_default_user && draft->user != user) {
       reject(res,
@@ -152,7 +162,38 @@ std::optional<wire::Draft> MessageService::admit(const http::HttpServer& http,
     }
     draft->user = user;
   }
+  if (req.has_header("Idempotency-Key")) {
+    std::string key = req.get_header_value("Idempotency-Key");
+    if (auto wrong = wire::check_idempotency_key(key)) {
+      reject(res, *wrong);
+      return std::nullopt;
+    }
+    draft->idempotency_key = std::move(key);
+    draft->fingerprint = wire::post_fingerprint(*draft);
+  }
   return std::move(*draft);
+}
+
+void MessageService::submit(wire::Draft draft, http::Reply reply, Answer answer) {
+  // Answered once stored and forwarded, from the outbox's thread: no thread waits for the
+  // commit, and every draft of a commit is answered by it.
+  m_outbox.submit(std::move(draft),
+                  [this, reply, answer = std::move(answer)](CommitQueue::Outcome outcome) {
+                    if (!outcome) {
+                      httplib::Response refused;
+                      if (outcome.error().kind == wire::ApiErrorKind::unavailable) {
+                        refused.set_header("Retry-After", "1");
+                      }
+                      reject(refused, outcome.error());
+                      reply(std::move(refused));
+                      return;
+                    }
+                    ++m_stored;
+                    // The answer's JSON is written on the loop, off the outbox's thread.
+                    reply.build([answer, message = std::move(*outcome)](httplib::Response& res) {
+                      answer(res, message);
+                    });
+                  });
 }
 
 void MessageService::add_routes(http::HttpServer& http) {
@@ -168,28 +209,18 @@ void MessageService::add_routes(http::HttpServer& http) {
           reply(std::move(res));
           return;
         }
-        // Answered once stored and forwarded, from the outbox's thread: no thread waits for
-        // the commit, and every post of a commit is answered by it.
-        m_outbox.submit(std::move(*draft), [this, reply](std::optional<wire::Message> message) {
-          if (!message) {
-            httplib::Response answer;
-            answer.set_header("Retry-After", "1");
-            reject(answer,
-                   {wire::ApiErrorKind::unavailable, "the message could not be stored; try again"});
-            reply(std::move(answer));
-            return;
-          }
-          ++m_stored;
-          // The answer's JSON is written on the loop, off the outbox's thread.
-          reply.build([stored = std::move(*message)](httplib::Response& answer) {
-            http::send_json(answer, 201, wire::stored_json(stored));
-          });
-        });
+        // A retry with its Idempotency-Key is answered the first answer again, also 201.
+        submit(std::move(*draft), std::move(reply),
+               [](httplib::Response& answer, const wire::Message& stored) {
+                 http::send_json(answer, 201, wire::stored_json(stored));
+               });
       },
       // A body too large or too slow to read is a rejected post too.
       {.rejected = [this](const httplib::Request&, httplib::Response& res,
                           const wire::ApiError& error) { reject(res, error); },
        .gate = {}});
+
+  add_change_routes(http);
 
   // A post too large to read is rejected from its head, before any route sees it.
   http.on_rejected(

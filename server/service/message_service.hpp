@@ -3,12 +3,14 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include "server/http/server.hpp"
 #include "server/service/chat_page.hpp"
 #include "server/service/client_limits.hpp"
 #include "server/service/notifier.hpp"
@@ -70,10 +72,28 @@ class MessageService {
   void add_routes(http::HttpServer& http);
 
  private:
-  // Checks a post (its client's rate, its token, its draft): the draft to submit, or nothing
-  // with the rejection set on `res`.
+  // Checks a request's client (its rate) and token: the token's user (empty without auth), or
+  // nothing with the rejection set on `res`.
+  std::optional<std::string> check_caller(const http::HttpServer& http, const httplib::Request& req,
+                                          httplib::Response& res);
+  // Checks a post (its client's rate, its token, its draft, its Idempotency-Key): the draft
+  // to submit, or nothing with the rejection set on `res`.
   std::optional<wire::Draft> admit(const http::HttpServer& http, const httplib::Request& req,
                                    httplib::Response& res, const std::string& body);
+  // Checks a change of a message (PATCH, DELETE, a reaction) and its caller: the draft to
+  // submit, or nothing with the rejection set on `res`.
+  std::optional<wire::Draft> admit_change(const http::HttpServer& http, const httplib::Request& req,
+                                          httplib::Response& res, const std::string& body,
+                                          wire::EventKind kind);
+  // Registers PATCH and DELETE /messages/{id} and PUT and DELETE of its reactions.
+  void add_change_routes(http::HttpServer& http);
+
+  // Writes the answer to a draft that was written, on the loop.
+  using Answer = std::function<void(httplib::Response&, const wire::Message&)>;
+  // Submits a draft to the outbox; once it is written, `reply` answers with what `answer`
+  // makes of its message, or with the error it was refused with.
+  void submit(wire::Draft draft, http::Reply reply, Answer answer);
+
   // Counts a rejected post by its code and answers it.
   void reject(httplib::Response& res, const wire::ApiError& error);
   // Counts a rejected post in the metrics.

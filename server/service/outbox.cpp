@@ -19,13 +19,13 @@ Outbox::~Outbox() {
   m_thread.join();
 }
 
-std::optional<wire::Message> Outbox::submit(wire::Draft draft) {
+CommitQueue::Outcome Outbox::submit(wire::Draft draft) {
   // Answered only once stored and forwarded; concurrent posts wait for the same commit. The
   // promise is shared with what hears of the draft, so it outlives the outbox's call of it.
-  auto stored = std::make_shared<std::promise<std::optional<wire::Message>>>();
+  auto stored = std::make_shared<std::promise<CommitQueue::Outcome>>();
   auto result = stored->get_future();
   submit(std::move(draft),
-         [stored](std::optional<wire::Message> message) { stored->set_value(std::move(message)); });
+         [stored](CommitQueue::Outcome outcome) { stored->set_value(std::move(outcome)); });
   return result.get();
 }
 
@@ -37,18 +37,18 @@ void Outbox::run() {
   replay();
   // An empty turn (woken or idle) is the store's upkeep: a moved cursor, a health probe.
   while (auto turn = m_queue.next()) {
-    auto stored = m_store.write(turn->drafts);
-    Batch* batch = stored ? &*stored : nullptr;
-    if (batch != nullptr && batch->size() != turn->drafts.size()) {
-      spdlog::error("a store wrote {} of {} messages", batch->size(), turn->drafts.size());
-      batch = nullptr;
+    auto written = m_store.write(turn->drafts);
+    store::MessageStore::Written* done = written ? &*written : nullptr;
+    if (done != nullptr && done->answers.size() != turn->drafts.size()) {
+      spdlog::error("a store answered {} of {} drafts", done->answers.size(), turn->drafts.size());
+      done = nullptr;
     }
     // Forwarded from this one thread, so in store order; and before the posts are answered,
     // so a client that resumes from an id it was just given finds it.
-    if (batch != nullptr && !batch->empty() && m_notifier != nullptr) {
-      m_notifier->forward(*batch);
+    if (done != nullptr && !done->stored.empty() && m_notifier != nullptr) {
+      m_notifier->forward(done->stored);
     }
-    m_queue.answer(*turn, batch);
+    m_queue.answer(*turn, done);
     if (record_confirmed()) {
       m_queue.wake();  // the next turn writes the cursor
     }

@@ -26,9 +26,9 @@ class Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // Stores a draft with the next id and time and forwards it; returns it as stored once both
-  // are done, or nothing if it could not be stored.
-  std::optional<wire::Message> submit(wire::Draft draft);
+  // Stores a draft with the next id and time and forwards it; returns how it was written once
+  // both are done.
+  CommitQueue::Outcome submit(wire::Draft draft);
 
   // The same without waiting: `done` hears the outcome on the outbox's thread, once the draft
   // is stored and forwarded (or could not be stored).

@@ -76,7 +76,38 @@ StoreHealth RedisStore::health() const {
   return m_health;
 }
 
-std::optional<MessageStore::Batch> RedisStore::write(std::vector<wire::Draft>& drafts) {
+std::optional<MessageStore::Written> RedisStore::write(std::vector<wire::Draft>& drafts) {
+  Written written;
+  // TODO: edits, deletes, reactions and idempotency keys on Redis; until then a change is
+  // refused (501) and a post's key is not remembered.
+  std::vector<wire::Draft> posts;
+  std::vector<std::size_t> post_of;  // for each draft, its place in `posts`, or npos
+  for (auto& draft : drafts) {
+    if (draft.kind == wire::EventKind::message) {
+      post_of.push_back(posts.size());
+      posts.push_back(std::move(draft));
+    } else {
+      post_of.push_back(std::string::npos);
+    }
+  }
+  auto batch = append(posts);
+  if (!batch) {
+    return std::nullopt;
+  }
+  written.stored = std::move(*batch);
+  for (std::size_t index : post_of) {
+    if (index == std::string::npos) {
+      written.answers.emplace_back(
+          wire::ApiError{wire::ApiErrorKind::not_implemented,
+                         "edits, deletes and reactions are not kept on Redis yet"});
+    } else {
+      written.answers.emplace_back(index);
+    }
+  }
+  return written;
+}
+
+std::optional<MessageStore::Batch> RedisStore::append(std::vector<wire::Draft>& drafts) {
   if (drafts.empty()) {
     if (health().writable) {
       note(m_writer.read({"PING"}));
@@ -111,9 +142,13 @@ std::optional<MessageStore::Batch> RedisStore::write(std::vector<wire::Draft>& d
       spdlog::error("Redis appended an entry with an unexpected id {}", ids[i]);
       return std::nullopt;
     }
-    batch.push_back({std::move(stamp->first), std::move(drafts[i].content),
-                     std::move(drafts[i].user), std::move(drafts[i].room),
-                     std::move(stamp->second)});
+    wire::Message m;
+    m.id = std::move(stamp->first);
+    m.content = std::move(drafts[i].content);
+    m.user = std::move(drafts[i].user);
+    m.room = std::move(drafts[i].room);
+    m.timestamp = std::move(stamp->second);
+    batch.push_back(std::move(m));
   }
   return batch;
 }
@@ -158,6 +193,12 @@ wire::Result<MessageStore::Batch> RedisStore::query(const HistoryQuery& q) const
     std::reverse(out.begin(), out.end());
   }
   return out;
+}
+
+wire::Result<MessageStore::Batch> RedisStore::recent(std::size_t limit) const {
+  HistoryQuery newest;
+  newest.limit = limit;
+  return query(newest);
 }
 
 std::size_t RedisStore::size() const {

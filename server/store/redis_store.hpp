@@ -33,11 +33,13 @@ class RedisStore final : public MessageStore {
 
   // Appends the batch in one round trip; with no drafts, checks that Redis is there (a probe
   // write while it takes none).
-  std::optional<Batch> write(std::vector<wire::Draft>& drafts) override;
+  std::optional<Written> write(std::vector<wire::Draft>& drafts) override;
   std::size_t max_batch() const override;
   // Returns check_interval.
   std::chrono::milliseconds idle_interval() const override { return m_options.check_interval; }
   wire::Result<Batch> query(const HistoryQuery& query) const override;
+  // The stream's newest entries (every entry is a message).
+  wire::Result<Batch> recent(std::size_t limit) const override;
   std::size_t size() const override;
   // The stream is the outbox: notification nodes read it themselves.
   Batch unforwarded() const override { return {}; }
@@ -48,6 +50,8 @@ class RedisStore final : public MessageStore {
   StoreHealth health() const override;
 
  private:
+  // Appends posts in one round trip; returns them as stored, or nothing.
+  std::optional<Batch> append(std::vector<wire::Draft>& drafts);
   // Records the outcome of a command for health(); `write`: it was a write.
   void note(const wire::Result<redis::Value>& outcome, bool write = false) const;
 

@@ -3,8 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <functional>
+#include <string_view>
 
 #include "server/store/sqlite.hpp"
+#include "server/store/sqlite_rows.hpp"
 
 namespace livechat::server::store {
 namespace {
@@ -42,16 +46,72 @@ constexpr const char* k_schema = R"sql(
   );
 )sql";
 
-constexpr const char* k_columns = "id, content, user, room, timestamp";
+// The schema's versions after the first (PRAGMA user_version), each what it adds; a database
+// is brought up to the last one when it opens.
+constexpr std::array<const char*, 1> k_migrations = {
+    // 1: edits, deletes and reactions, and idempotency keys.
+    R"sql(
+  ALTER TABLE messages ADD COLUMN edited TEXT NOT NULL DEFAULT '';
+  ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    room TEXT NOT NULL,
+    content TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    removed INTEGER NOT NULL,
+    timestamp TEXT NOT NULL
+  );
+  CREATE TABLE reactions (
+    message_id TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    user TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (message_id, emoji, user)
+  );
+  CREATE INDEX reactions_message_id ON reactions (message_id, id);
+  CREATE TABLE idempotency_keys (
+    user TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (user, key)
+  );
+  CREATE INDEX idempotency_keys_created ON idempotency_keys (created);
+)sql",
+};
 
-wire::Message read_message(const sqlite::Statement& row) {
-  return {row.text(0), row.text(1), row.text(2), row.text(3), row.text(4)};
+using sqlite::k_change_columns;
+using sqlite::k_message_columns;
+
+// Reads the events of both tables, messages (as they are now) and changes, that `tail` (what
+// follows FROM, its parameters bound by `bind`) selects from each, merged by id.
+MessageStore::Batch read_log(sqlite::Database& db, const std::string& tail,
+                             const std::function<void(sqlite::Statement&)>& bind) {
+  MessageStore::Batch out;
+  for (const bool changes : {false, true}) {
+    sqlite::Statement select(db, std::string("SELECT ") +
+                                     (changes ? k_change_columns : k_message_columns) + " FROM " +
+                                     (changes ? "changes " : "messages ") + tail);
+    bind(select);
+    while (select.step()) {
+      out.push_back(changes ? sqlite::read_change(select) : sqlite::read_message(select));
+      out.back().edited.clear();
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const wire::Message& a, const wire::Message& b) { return a.id < b.id; });
+  return out;
 }
 
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock)
-    : m_ids(std::move(clock)) {
+    : m_clock(clock), m_ids(std::move(clock)) {
   m_db = std::make_unique<sqlite::Database>(path);
   bool memory = path == ":memory:" || path.empty();
   // Checks that the file is a database at all before changing anything.
@@ -65,6 +125,7 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
   // FULL: a commit reaches the disk before the message is acknowledged.
   m_db->exec("PRAGMA synchronous = FULL");
   m_db->exec(k_schema);
+  migrate();
   if (memory) {
     m_read_db = m_db.get();
   } else {
@@ -72,7 +133,9 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
     m_read_db = m_reader.get();
   }
   // Ids go on after the newest stored one, also when the clock went back since.
-  m_ids.observe(m_db->scalar("SELECT coalesce(max(id), '') FROM messages"));
+  m_ids.observe(m_db->scalar(
+      "SELECT coalesce(max(id), '') FROM (SELECT max(id) AS id FROM messages UNION ALL "
+      "SELECT max(id) FROM changes)"));
   m_count = static_cast<std::size_t>(std::stoull(m_db->scalar("SELECT count(*) FROM messages")));
   m_forwarded = m_forwarded_target = m_db->scalar("SELECT delivered_id FROM outbox");
   m_insert = std::make_unique<sqlite::Statement>(
@@ -82,6 +145,48 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
                                                "UPDATE outbox SET delivered_id = ?1 WHERE one = 1");
   m_probe = std::make_unique<sqlite::Statement>(
       *m_db, "INSERT OR REPLACE INTO probe (one, data) VALUES (1, randomblob(?1))");
+  auto prepare = [this](const char* sql) {
+    return std::make_unique<sqlite::Statement>(*m_db, sql);
+  };
+  m_find = prepare("SELECT user, room, deleted FROM messages WHERE id = ?1");
+  m_add_change = prepare(
+      "INSERT INTO changes (id, type, message_id, user, room, content, emoji, removed, timestamp) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  m_edit = prepare("UPDATE messages SET content = ?2, edited = ?3 WHERE id = ?1");
+  m_delete = prepare("UPDATE messages SET deleted = 1 WHERE id = ?1");
+  m_has_reaction =
+      prepare("SELECT 1 FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user = ?3");
+  m_react = prepare("INSERT INTO reactions (message_id, emoji, user, id) VALUES (?1, ?2, ?3, ?4)");
+  m_unreact = prepare("DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user = ?3");
+  m_find_key = prepare(
+      "SELECT fingerprint, answer FROM idempotency_keys WHERE user = ?1 AND key = ?2 AND "
+      "created >= ?3");
+  m_add_key = prepare(
+      "INSERT OR REPLACE INTO idempotency_keys (user, key, fingerprint, answer, created) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  m_expire_keys = prepare("DELETE FROM idempotency_keys WHERE created < ?1");
+}
+
+void SqliteStore::migrate() {
+  const auto version = static_cast<std::size_t>(std::stoll(m_db->scalar("PRAGMA user_version")));
+  if (version > k_migrations.size()) {
+    throw sqlite::Error("the database was made by a newer livechat (schema " +
+                        std::to_string(version) + ", this one knows " +
+                        std::to_string(k_migrations.size()) + ")");
+  }
+  if (version == k_migrations.size()) {
+    return;
+  }
+  sqlite::Transaction transaction(*m_db);
+  for (std::size_t v = version; v < k_migrations.size(); ++v) {
+    m_db->exec(k_migrations[v]);
+  }
+  m_db->exec("PRAGMA user_version = " + std::to_string(k_migrations.size()));
+  transaction.commit();
+  if (version > 0 || m_db->scalar("SELECT count(*) FROM messages") != "0") {
+    spdlog::info("the database's schema was brought from version {} to {}", version,
+                 k_migrations.size());
+  }
 }
 
 SqliteStore::~SqliteStore() = default;
@@ -90,26 +195,25 @@ std::size_t SqliteStore::max_batch() const { return k_max_batch; }
 
 std::chrono::milliseconds SqliteStore::idle_interval() const { return k_probe_interval; }
 
-std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& drafts) {
+std::optional<MessageStore::Written> SqliteStore::write(std::vector<wire::Draft>& drafts) {
   std::string forwarded;
   {
     std::lock_guard lock(m_mutex);
     forwarded = m_forwarded_target;
   }
   const bool cursor_moved = forwarded != m_forwarded;
+  if (drafts.empty()) {
+    expire_keys();
+  }
   if (drafts.empty() && !cursor_moved) {
     if (health().writable) {
-      return Batch{};
+      return Written{};
     }
-    return probe() ? std::optional<Batch>(Batch{}) : std::nullopt;
+    return probe() ? std::optional<Written>(Written{}) : std::nullopt;
   }
-  Batch batch;
-  batch.reserve(drafts.size());
-  for (auto& draft : drafts) {
-    auto stamp = m_ids.next();
-    batch.push_back({std::move(stamp.id), std::move(draft.content), std::move(draft.user),
-                     std::move(draft.room), std::move(stamp.timestamp)});
-  }
+  Written written;
+  written.stored.reserve(drafts.size());
+  written.answers.reserve(drafts.size());
   begin_commit();
   try {
     // Readers share the connection only for ":memory:"; a file's readers go on meanwhile.
@@ -118,14 +222,10 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
       read_lock.lock();
     }
     sqlite::Transaction transaction(*m_db);
-    for (const auto& m : batch) {
-      m_insert->bind(1, m.id)
-          .bind(2, m.content)
-          .bind(3, m.user)
-          .bind(4, m.room)
-          .bind(5, m.timestamp);
-      m_insert->step();
-      m_insert->reset();
+    // In order, each after the one before: an edit finds a message posted earlier in the
+    // same batch, and a retry the key its first try stored.
+    for (auto& draft : drafts) {
+      written.answers.push_back(apply(draft, written.stored));
     }
     if (cursor_moved) {
       m_mark->bind(1, forwarded);
@@ -134,17 +234,18 @@ std::optional<MessageStore::Batch> SqliteStore::write(std::vector<wire::Draft>& 
     }
     transaction.commit();
   } catch (const sqlite::Error& e) {
-    m_insert->reset();
     m_mark->reset();
-    spdlog::error("cannot store {} messages: {}", batch.size(), e.what());
+    spdlog::error("cannot store {} messages: {}", drafts.size(), e.what());
     note_commit(e.what());
     return std::nullopt;  // a failed cursor update is retried with the next commit
   }
   note_commit("");
   std::lock_guard lock(m_mutex);
   m_forwarded = forwarded;
-  m_count += batch.size();
-  return batch;
+  m_count += static_cast<std::size_t>(
+      std::count_if(written.stored.begin(), written.stored.end(),
+                    [](const wire::Message& m) { return m.kind == wire::EventKind::message; }));
+  return written;
 }
 
 bool SqliteStore::probe() {
@@ -210,7 +311,7 @@ StoreHealth SqliteStore::health() const {
 }
 
 wire::Result<MessageStore::Batch> SqliteStore::query(const HistoryQuery& q) const {
-  std::string sql = std::string("SELECT ") + k_columns + " FROM messages WHERE 1";
+  std::string sql = std::string("SELECT ") + k_message_columns + " FROM messages WHERE deleted = 0";
   int index = 0;
   std::vector<std::string> values;
   auto add = [&](const char* clause, const std::string& value) {
@@ -237,13 +338,30 @@ wire::Result<MessageStore::Batch> SqliteStore::query(const HistoryQuery& q) cons
       select.bind(i + 1, values[static_cast<std::size_t>(i)]);
     }
     while (select.step()) {
-      out.push_back(read_message(select));
+      out.push_back(sqlite::read_message(select));
     }
+    if (!q.after) {
+      std::reverse(out.begin(), out.end());
+    }
+    sqlite::add_reactions(*m_read_db, out);
   } catch (const sqlite::Error& e) {
     return wire::Error{"store_failed", e.what()};
   }
-  if (!q.after) {
-    std::reverse(out.begin(), out.end());
+  return out;
+}
+
+wire::Result<MessageStore::Batch> SqliteStore::recent(std::size_t limit) const {
+  Batch out;
+  try {
+    std::lock_guard lock(m_read_mutex);
+    out = read_log(*m_read_db, "ORDER BY id DESC LIMIT ?1", [limit](sqlite::Statement& select) {
+      select.bind(1, static_cast<std::int64_t>(limit));
+    });
+  } catch (const sqlite::Error& e) {
+    return wire::Error{"store_failed", e.what()};
+  }
+  if (out.size() > limit) {
+    out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(limit));
   }
   return out;
 }
@@ -259,15 +377,9 @@ MessageStore::Batch SqliteStore::unforwarded() const {
     std::lock_guard lock(m_mutex);
     forwarded = m_forwarded;
   }
-  Batch out;
   std::lock_guard lock(m_read_mutex);
-  sqlite::Statement select(
-      *m_read_db, std::string("SELECT ") + k_columns + " FROM messages WHERE id > ?1 ORDER BY id");
-  select.bind(1, forwarded);
-  while (select.step()) {
-    out.push_back(read_message(select));
-  }
-  return out;
+  return read_log(*m_read_db, "WHERE id > ?1 ORDER BY id",
+                  [&forwarded](sqlite::Statement& select) { select.bind(1, forwarded); });
 }
 
 void SqliteStore::mark_forwarded(const std::string& id) {
