@@ -55,7 +55,8 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-// Formats "12:00:00 [general] John Doe: Hello" in local time.
+// Formats "12:00:00 [general] John Doe: Hello" in local time, and a change as
+// "12:00:05 [general] ann edited 20240101120000.000001: new text".
 std::string human_line(const wire::Message& m) {
   std::string clock = "--:--:--";
   if (auto micros = wire::parse_id(m.id)) {
@@ -66,7 +67,18 @@ std::string human_line(const wire::Message& m) {
     std::strftime(buffer, sizeof buffer, "%H:%M:%S", &local);
     clock = buffer;
   }
-  return clock + " [" + printable(m.room) + "] " + printable(m.user) + ": " + printable(m.content);
+  std::string line = clock + " [" + printable(m.room) + "] " + printable(m.user);
+  switch (m.kind) {
+    case wire::EventKind::edit:
+      return line + " edited " + printable(m.message_id) + ": " + printable(m.content);
+    case wire::EventKind::deletion:
+      return line + " deleted " + printable(m.message_id);
+    case wire::EventKind::reaction:
+      return line + (m.removed ? " took back " : " reacted ") + printable(m.emoji) +
+             (m.removed ? " on " : " to ") + printable(m.message_id);
+    default:
+      return line + ": " + printable(m.content) + (m.edited.empty() ? "" : " (edited)");
+  }
 }
 
 std::string seconds_text(std::chrono::milliseconds delay) {
@@ -179,8 +191,9 @@ int run_listen(const ListenOptions& o, const Streams& io) {
 
 Command setup_listen(CLI::App& parent) {
   auto options = std::make_shared<ListenOptions>();
-  auto* app = parent.add_subcommand("listen",
-                                    "Print messages as they arrive (NDJSON when --json or piped)");
+  auto* app = parent.add_subcommand(
+      "listen",
+      "Print messages, edits, deletes and reactions as they arrive (NDJSON when --json or piped)");
   app->add_option("--url", options->url, "Notification service URL")
       ->envname("NOTIFICATION_SERVICE_URL")
       ->capture_default_str();
@@ -193,7 +206,7 @@ Command setup_listen(CLI::App& parent) {
   app->add_option("--since", options->since, "Start after this message id (replays what followed)");
   app->add_option("--count", options->count, "Exit after this many messages (0: never)")
       ->capture_default_str();
-  app->add_flag("--json", options->json, "Print each message as one JSON object per line");
+  app->add_flag("--json", options->json, "Print each event as one JSON object per line");
   add_cacert_option(*app, options->cacert);
   app->add_option("--token", options->token,
                   "User token, when the services need one (livechat token makes one)")

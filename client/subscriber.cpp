@@ -83,7 +83,8 @@ StreamEnd Subscriber::run(const Handlers& handlers) {
       if (event.type == "connected") {
         opened = true;
         handlers.on_status({SubscriberStatus::Kind::connected, {}, {}, {}});
-      } else if (event.type == "message") {
+      } else if (event.type == "message" || event.type == "edit" || event.type == "delete" ||
+                 event.type == "reaction") {
         if (auto message = wire::parse_message_json(event.data)) {
           handed_on += deduplicate(*message, &event.data) ? 1 : 0;
         }

@@ -1,5 +1,6 @@
 // End to end under failure: `livechat listen` keeps every message, once and in order, while its
-// stream is cut, its notification service restarts or refuses connections for a while.
+// stream is cut, its notification service restarts or refuses connections for a while; and
+// `livechat send` stores each message once while the answers to its posts are lost.
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "tests/support/helpers.hpp"
+#include "tests/support/in_process.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/tcp_proxy.hpp"
 
@@ -227,4 +229,38 @@ TEST_CASE("listen survives a refused connection window", "[e2e]") {
   CHECK(code.value_or(-1) == 0);
   check_exactly_once(listener->out_lines(), posted);
   CHECK(listener->err().find("reconnecting in") != std::string::npos);
+}
+
+TEST_CASE("send through a proxy that loses answers after the post was served stores each once",
+          "[e2e]") {
+  auto server = start_serve({"--db", ":memory:"});
+  TcpProxy proxy(server.port("message"));
+  proxy.lose_answers(3);  // every third answer is lost with its connection
+  constexpr int k_messages = 60;
+  std::string lines;
+  for (int i = 0; i < k_messages; ++i) {
+    lines += "retried " + std::to_string(i) + "\n";
+  }
+  auto sent = run_in_process(
+      {"send", "--url", "http://127.0.0.1:" + std::to_string(proxy.port()), "--user", "ann"}, {},
+      lines);
+  CHECK(sent.code == 0);
+  CHECK(sent.err.empty());
+  auto ids = split_lines(sent.out);
+  CHECK(ids.size() == k_messages);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == k_messages);
+  CHECK(proxy.lost() >= k_messages / 3);  // the retries were needed: their posts were stored
+
+  httplib::Client client("127.0.0.1", server.port("message"));
+  auto history = client.Get("/messages?limit=1000");
+  REQUIRE(history);
+  auto stored = json::parse(history->body);
+  std::multiset<std::string> contents;
+  for (const auto& m : stored) {
+    contents.insert(m["content"].get<std::string>());
+  }
+  CHECK(stored.size() == k_messages);
+  for (int i = 0; i < k_messages; ++i) {
+    CHECK(contents.count("retried " + std::to_string(i)) == 1);
+  }
 }

@@ -58,6 +58,46 @@ TEST_CASE("livechat send and listen", "[e2e]") {
     CHECK(json::parse(lines[1])["content"] == "two");
   }
 
+  SECTION("send --edit, --delete, --react and --unreact; listen prints each event") {
+    Child listener({LIVECHAT_BINARY, "listen", "--json", "--count", "5", "--url", notify_url});
+    REQUIRE(listener.wait_until(
+        [](auto&, auto& err) { return err.find("connected") != std::string::npos; }, 10s));
+    auto posted = run_in_process({"send", "--url", message_url, "--user", "ann", "helo"});
+    REQUIRE(posted.code == 0);
+    const std::string id = posted.out.substr(0, posted.out.size() - 1);
+    auto edited =
+        run_in_process({"send", "--url", message_url, "--user", "ann", "--edit", id, "hello"});
+    CHECK(edited.code == 0);
+    CHECK(edited.out == id + "\n");
+    auto not_yours =
+        run_in_process({"send", "--url", message_url, "--user", "bob", "--edit", id, "mine"});
+    CHECK(not_yours.code == 1);
+    CHECK(split_lines(not_yours.err).size() == 1);
+    CHECK(not_yours.err.find("only ann") != std::string::npos);
+    CHECK(
+        run_in_process({"send", "--url", message_url, "--user", "bob", "--react", id, "👍"}).code ==
+        0);
+    CHECK(run_in_process({"send", "--url", message_url, "--user", "bob", "--unreact", id, "👍"})
+              .code == 0);
+    CHECK(run_in_process({"send", "--url", message_url, "--user", "ann", "--delete", id}).code ==
+          0);
+    auto twice = run_in_process({"send", "--url", message_url, "--delete", id, "--edit", id, "x"});
+    CHECK(twice.code == 1);
+    CHECK(twice.err == "livechat: error: give one of --edit, --delete, --react and --unreact\n");
+    REQUIRE(listener.wait_exit(10s) == 0);
+    auto lines = listener.out_lines();
+    REQUIRE(lines.size() == 5);
+    std::vector<std::string> types;
+    for (const auto& line : lines) {
+      types.push_back(json::parse(line).value("type", ""));
+    }
+    CHECK(types == std::vector<std::string>{"message", "edit", "reaction", "reaction", "delete"});
+    CHECK(json::parse(lines[1])["content"] == "hello");
+    CHECK(json::parse(lines[2])["emoji"] == "👍");
+    CHECK(json::parse(lines[3])["action"] == "remove");
+    CHECK(json::parse(lines[4])["message_id"] == id);
+  }
+
   SECTION("listen --room follows only those rooms") {
     Child listener(
         {LIVECHAT_BINARY, "listen", "--room", "ops", "--count", "1", "--url", notify_url});

@@ -150,6 +150,8 @@ std::size_t TcpProxy::cut_all() {
 
 void TcpProxy::set_refusing(bool refusing) { m_refusing = refusing; }
 
+void TcpProxy::lose_answers(std::size_t every) { m_lose_every = every; }
+
 void TcpProxy::accept_loop() {
   while (!m_stopping) {
     pollfd fds[2] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
@@ -221,6 +223,14 @@ void TcpProxy::relay(const std::shared_ptr<Link>& link) {
     }
     if (open && (fds[1].revents & readable) != 0 && down.pending.empty()) {
       open = down.read_some();
+      // An answer began to come back: the request reached the target. Every so many such
+      // answers are lost on their way, with the connection.
+      if (open && !down.pending.empty() && m_lose_every > 0 &&
+          ++m_answers % m_lose_every.load() == 0) {
+        ++m_lost;
+        link->cut = true;
+        break;
+      }
     }
     if (open && !up.pending.empty() && (fds[1].revents & POLLOUT) != 0) {
       open = up.write_some();

@@ -32,6 +32,15 @@ class TcpProxy {
   // Makes new connections be accepted and reset at once (true) or forwarded again (false).
   void set_refusing(bool refusing);
 
+  // Cuts a connection (with a reset) as the first bytes of every `every`-th answer come back
+  // from the target, which were not passed on: the request was served, its answer is lost; 0
+  // stops. A read of the target's bytes counts as one answer (a kept-alive connection's
+  // requests are answered one at a time).
+  void lose_answers(std::size_t every);
+
+  // Returns how many answers were lost so.
+  std::size_t lost() const { return m_lost.load(); }
+
   // Returns how many connections the proxy accepted so far (refused ones included).
   std::size_t connections() const { return m_connections.load(); }
 
@@ -53,6 +62,9 @@ class TcpProxy {
   std::atomic<bool> m_refusing{false};
   std::atomic<std::size_t> m_connections{0};
   std::atomic<std::size_t> m_cuts{0};
+  std::atomic<std::size_t> m_lose_every{0};
+  std::atomic<std::size_t> m_answers{0};
+  std::atomic<std::size_t> m_lost{0};
   std::mutex m_mutex;
   std::list<std::shared_ptr<Link>> m_links;
   std::thread m_acceptor;
