@@ -364,6 +364,125 @@ describe('livechat serve', () => {
     assert.equal(await ann.locator('#recent').isVisible(), true);
   });
 
+  test('edits, reactions and deletes show live on the other page and after a reload', TEST, async (t) => {
+    const room = 'events';
+    const [alice, bob] = await Promise.all(['alice', 'bob'].map((name) => openChat(t, url, room, { name })));
+    const keys = [];  // the Idempotency-Key of every POST /messages from Alice's page
+    alice.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/messages') {
+        keys.push(request.headers()['idempotency-key']);
+      }
+    });
+    const at = (page, id) => page.locator(`#log .message[data-id="${id}"]`);
+    const reactions = (page, id) => at(page, id).locator('.reactions button')
+      .evaluateAll((chips) => chips.map((c) => [c.textContent, c.getAttribute('aria-pressed')]));
+    const waitForReactions = (page, id, texts) => page.waitForFunction(([sel, want]) =>
+      JSON.stringify([...document.querySelectorAll(sel)].map((c) => c.textContent)) === want,
+    [`#log .message[data-id="${id}"] .reactions button`, JSON.stringify(texts)], { timeout: WAIT_MS });
+
+    const kept = await typeAndSend(alice, 'first draft');
+    const doomed = await typeAndSend(alice, 'this one goes away');
+    await waitForMessage(bob, 'this one goes away');
+    assert.equal(keys.length, 2);
+    for (const key of keys) assert.match(key ?? '', /^[\x21-\x7e]{1,128}$/);
+    assert.notEqual(keys[0], keys[1], 'a fresh key for every message');
+
+    // Only the author is offered Edit and Delete; everyone may react.
+    assert.equal(await at(alice, kept.id).getByRole('button', { name: 'Edit this message' }).count(), 1);
+    assert.equal(await at(bob, kept.id).getByRole('button', { name: 'Edit this message' }).count(), 0);
+    assert.equal(await at(bob, kept.id).getByRole('button', { name: 'Delete this message' }).count(), 0);
+    assert.equal(await at(bob, kept.id).getByRole('button', { name: 'React with 👍' }).count(), 1);
+
+    // Alice edits (Enter saves); Bob sees the new text, marked edited.
+    await at(alice, kept.id).getByRole('button', { name: 'Edit this message' }).click();
+    const area = at(alice, kept.id).getByRole('textbox', { name: 'Edit your message' });
+    assert.equal(await area.inputValue(), 'first draft');
+    await area.fill('second draft');
+    await area.press('Enter');
+    await waitForMessage(alice, 'second draft');
+    await waitForMessage(bob, 'second draft');
+    await at(bob, kept.id).locator('.edited').waitFor();
+    assert.equal(await at(alice, kept.id).locator('.edited').isVisible(), true);
+    assert.equal(await alice.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Edit this message');
+
+    // Alice reacts twice, Bob joins one of them, Alice takes the other back.
+    await at(alice, kept.id).getByRole('button', { name: 'React with 👍' }).click();
+    await at(alice, kept.id).getByRole('button', { name: 'React with 🎉' }).click();
+    await waitForReactions(bob, kept.id, ['👍 1', '🎉 1']);
+    assert.deepEqual(await reactions(bob, kept.id), [['👍 1', 'false'], ['🎉 1', 'false']]);
+    await at(bob, kept.id).getByRole('button', { name: '👍 from alice: add yours' }).click();
+    await waitForReactions(alice, kept.id, ['👍 2', '🎉 1']);
+    await at(alice, kept.id).getByRole('button', { name: 'Remove your 🎉 reaction' }).click();
+    await waitForReactions(bob, kept.id, ['👍 2']);
+    await waitForReactions(alice, kept.id, ['👍 2']);
+    assert.deepEqual(await reactions(bob, kept.id), [['👍 2', 'true']]);
+    assert.equal(await at(bob, kept.id).locator('.reactions button').getAttribute('title'), 'alice, bob');
+
+    // Alice deletes, once she has said yes; it goes from both pages.
+    await at(alice, doomed.id).getByRole('button', { name: 'Delete this message' }).click();
+    await at(alice, doomed.id).getByRole('button', { name: 'Yes, delete this message' }).click();
+    await at(alice, doomed.id).waitFor({ state: 'detached' });
+    await at(bob, doomed.id).waitFor({ state: 'detached' });
+
+    // An edit the service refuses shows its reason on the message; Escape leaves it as it was.
+    await consoleWatch.expectNetworkErrors(`${url}/messages/`, async () => {
+      await at(alice, kept.id).getByRole('button', { name: 'Edit this message' }).click();
+      await area.fill('x'.repeat(70 * 1024));
+      await area.press('Enter');
+      await at(alice, kept.id).locator('.error').waitFor();
+    });
+    assert.match(await at(alice, kept.id).locator('.error').textContent(), /longer than 65536 bytes/);
+    await area.press('Escape');
+    await at(alice, kept.id).locator('.error').waitFor({ state: 'detached' });
+    assert.equal((await waitForMessage(alice, 'second draft')).id, kept.id);
+
+    // A post whose answer is lost on the way back is retried with the same key: stored once.
+    const text = 'its first answer was lost';
+    let lost = false;
+    await alice.route(`${url}/messages`, async (route) => {
+      if (route.request().method() !== 'POST' || lost) return route.fallback();
+      lost = true;
+      await route.fetch();   // the service stores it...
+      await route.abort();   // ...but the page never hears so
+    });
+    const failed = alice.locator('#log .message.own.pending[data-status="failed"]');
+    await consoleWatch.expectNetworkErrors(`${url}/messages`, async () => {
+      await alice.locator('#composer').fill(text);
+      await alice.locator('#composer').press('Enter');
+      await failed.waitFor();
+    });
+    await alice.unroute(`${url}/messages`);
+    await failed.getByRole('button', { name: 'Retry sending this message' }).click();
+    await failed.waitFor({ state: 'detached' });
+    assert.equal(keys.length, 4);
+    assert.equal(keys[3], keys[2], 'the retry sends the key of the first try');
+    assert.notEqual(keys[2], keys[1]);
+    const last = await waitForMessage(bob, text);
+
+    // Changes after the newest message: a reload's history has them, and the stream replays them
+    // after that message, which must not count twice.
+    await at(bob, kept.id).getByRole('button', { name: '👍 from alice, bob: remove your reaction' }).click();
+    await waitForReactions(alice, kept.id, ['👍 1']);
+    await at(alice, last.id).getByRole('button', { name: 'React with 😂' }).click();
+    await waitForReactions(bob, last.id, ['😂 1']);
+    const expected = [['second draft', true], [text, false]];
+    const state = (page) => page.$$eval('#log .message[data-id]', (nodes) => nodes.map((n) => [
+      n.querySelector('.text').textContent, !n.querySelector('.edited').hidden]));
+    assert.deepEqual(await state(alice), expected);
+    assert.deepEqual(await state(bob), expected);
+
+    await bob.reload();
+    await waitForState(bob, 'connected');
+    await post(url, { room, user: 'carol', content: 'after the reload' });
+    await waitForMessage(bob, 'after the reload');  // by now the replay has come, in order
+    assert.deepEqual(await state(bob), [...expected, ['after the reload', false]]);
+    assert.deepEqual(await reactions(bob, kept.id), [['👍 1', 'false']]);
+    assert.deepEqual(await reactions(bob, last.id), [['😂 1', 'false']]);
+    const stored = await history(url, room);
+    assert.deepEqual(stored.map((m) => [m.content, !!m.edited]), [...expected, ['after the reload', false]]);
+    assert.deepEqual(stored.map((m) => m.reactions ?? {}), [{ '👍': ['alice'] }, { '😂': ['alice'] }, {}]);
+  });
+
   test('screenshots of a conversation, light and dark', TEST, async (t) => {
     const room = 'general';
     mkdirSync(DOCS, { recursive: true });
