@@ -26,10 +26,15 @@ std::string json_text(const nlohmann::json& body) {
 }  // namespace
 
 std::string new_idempotency_key() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  char out[33];
-  std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                static_cast<unsigned long long>(random()));
+  // 128 bits straight from the system's source: a key must not repeat across processes either
+  // (a script that runs `livechat send` once a message makes one per process).
+  std::random_device random;
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    char part[9];
+    std::snprintf(part, sizeof part, "%08x", static_cast<unsigned>(random()));
+    out += part;
+  }
   return out;
 }
 
@@ -104,6 +109,14 @@ wire::Result<wire::Message> Publisher::request(const std::string& method, const 
     const bool sent = m_client->send(req, res, error);
     const bool retry = attempt < m_retry.attempts &&
                        ((!sent && answer_lost(error)) || (sent && res.status == 503));
+    if (sent && attempt > 1 && method == "DELETE" && res.status == 410 &&
+        path.find("/reactions/") == std::string::npos) {
+      // The try whose answer was lost deleted it.
+      wire::Message deleted;
+      deleted.id = path.substr(path.rfind('/') + 1);
+      deleted.kind = wire::EventKind::deletion;
+      return deleted;
+    }
     if (retry) {
       std::this_thread::sleep_for(backoff.next(uniform(random)));
       continue;
@@ -122,9 +135,10 @@ wire::Result<wire::Message> Publisher::request(const std::string& method, const 
                                    std::to_string(res.status) + ")"};
     }
     nlohmann::json answer = nlohmann::json::parse(res.body, nullptr, false);
-    if (answer.is_object() && answer.value("deleted", false)) {
+    if (answer.is_object() && answer.contains("deleted") && answer["deleted"].is_boolean() &&
+        answer["deleted"].get<bool>() && answer.contains("id") && answer["id"].is_string()) {
       wire::Message deleted;
-      deleted.id = answer.value("id", "");
+      deleted.id = answer["id"].get<std::string>();
       deleted.kind = wire::EventKind::deletion;
       return deleted;
     }

@@ -437,6 +437,8 @@ TEST_CASE("message::chat events") {
     CHECK_FALSE(check_idempotency_key(std::string(128, 'k')));
     CHECK(check_idempotency_key(std::string(129, 'k')));
     CHECK(check_idempotency_key("tab\there"));
+    CHECK_FALSE(check_idempotency_key("with space"));
+    CHECK(check_idempotency_key("\xc3\xa9"));
     CHECK(check_idempotency_key(""));
     Draft a{"hi", "ann", "general"};
     Draft b{"hi", "ann", "ops"};

@@ -174,6 +174,9 @@ Result<Message, ApiError> message_from_json(const json& object) {
                "an edit, delete or reaction needs the \"message_id\" it changes");
   }
   message.message_id = std::move(*target);
+  if (message.kind != EventKind::edit) {
+    message.content.clear();  // only an edit carries text
+  }
   if (message.kind == EventKind::reaction) {
     auto emoji = optional_string(object, "emoji", ApiErrorKind::bad_emoji);
     if (!emoji) {
@@ -311,7 +314,7 @@ std::optional<ApiError> check_emoji(std::string_view emoji) {
 
 std::optional<ApiError> check_idempotency_key(std::string_view key) {
   const bool printable =
-      std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+      std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
   if (key.empty() || key.size() > k_max_idempotency_key_bytes || !printable) {
     return bad(ApiErrorKind::bad_idempotency_key, "Idempotency-Key must be 1-" +
                                                       std::to_string(k_max_idempotency_key_bytes) +

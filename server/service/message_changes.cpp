@@ -1,6 +1,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/http/server.hpp"
 #include "server/service/message_service.hpp"
 
@@ -68,6 +70,15 @@ std::optional<wire::Draft> MessageService::admit_change(const http::HttpServer& 
   }
   // The caller: the token's user; without auth, the body's "user" or ?user=.
   std::string named = !change->user.empty() ? change->user : req.get_param_value("user");
+  const bool printable =
+      wire::is_valid_utf8(named) && std::none_of(named.begin(), named.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      });
+  if (!printable) {
+    reject(res, {wire::ApiErrorKind::bad_user,
+                 "\"user\" must be UTF-8 text without control characters"});
+    return std::nullopt;
+  }
   if (named.size() > m_options.limits.max_user_bytes) {
     reject(res, {wire::ApiErrorKind::bad_user, "\"user\" is longer than " +
                                                    std::to_string(m_options.limits.max_user_bytes) +

@@ -252,19 +252,14 @@ wire::Message SqliteStore::state(const std::string& id) {
   return std::move(one.front());
 }
 
+bool SqliteStore::keys_due() const { return m_clock() - m_keys_expired_at >= k_key_sweep; }
+
 void SqliteStore::expire_keys() {
   const std::int64_t now = m_clock();
-  if (now - m_keys_expired_at < k_key_sweep) {
-    return;
-  }
   m_keys_expired_at = now;
-  try {
-    Using use(*m_expire_keys);
-    m_expire_keys->bind(1, now - k_key_window);
-    m_expire_keys->step();
-  } catch (const sqlite::Error& e) {
-    spdlog::debug("cannot forget expired idempotency keys: {}", e.what());
-  }
+  Using use(*m_expire_keys);
+  m_expire_keys->bind(1, now - k_key_window);
+  m_expire_keys->step();
 }
 
 }  // namespace livechat::server::store

@@ -168,6 +168,9 @@ SqliteStore::SqliteStore(const std::string& path, wire::IdGenerator::Clock clock
 }
 
 void SqliteStore::migrate() {
+  // Read within the transaction: of two processes opening an old file at once, the second
+  // finds it migrated.
+  sqlite::Transaction transaction(*m_db);
   const auto version = static_cast<std::size_t>(std::stoll(m_db->scalar("PRAGMA user_version")));
   if (version > k_migrations.size()) {
     throw sqlite::Error("the database was made by a newer livechat (schema " +
@@ -177,7 +180,6 @@ void SqliteStore::migrate() {
   if (version == k_migrations.size()) {
     return;
   }
-  sqlite::Transaction transaction(*m_db);
   for (std::size_t v = version; v < k_migrations.size(); ++v) {
     m_db->exec(k_migrations[v]);
   }
@@ -202,10 +204,8 @@ std::optional<MessageStore::Written> SqliteStore::write(std::vector<wire::Draft>
     forwarded = m_forwarded_target;
   }
   const bool cursor_moved = forwarded != m_forwarded;
-  if (drafts.empty()) {
-    expire_keys();
-  }
-  if (drafts.empty() && !cursor_moved) {
+  const bool sweep = keys_due();
+  if (drafts.empty() && !cursor_moved && !sweep) {
     if (health().writable) {
       return Written{};
     }
@@ -226,6 +226,9 @@ std::optional<MessageStore::Written> SqliteStore::write(std::vector<wire::Draft>
     // same batch, and a retry the key its first try stored.
     for (auto& draft : drafts) {
       written.answers.push_back(apply(draft, written.stored));
+    }
+    if (sweep) {
+      expire_keys();
     }
     if (cursor_moved) {
       m_mark->bind(1, forwarded);

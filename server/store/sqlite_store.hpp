@@ -58,7 +58,9 @@ class SqliteStore final : public MessageStore {
   Answer change(wire::Draft& draft, Batch& batch);
   // Returns a stored message in its current state, read on the writing connection.
   wire::Message state(const std::string& id);
-  // Forgets idempotency keys older than their window (at most once a minute).
+  // Tells whether expired idempotency keys are due to be forgotten (once a minute), and forgets
+  // them, within a write's transaction.
+  bool keys_due() const;
   void expire_keys();
   // Commits a row as big as the largest post, and removes it; returns whether it committed.
   bool probe();

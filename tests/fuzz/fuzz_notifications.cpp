@@ -1,4 +1,5 @@
-// parse_notifications and parse_message_json: what they accept renders and parses back equal.
+// parse_notifications and parse_message_json: what they accept renders and parses back equal
+// (messages, edits, deletes and reactions; a notification leaves a message's state out).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -14,8 +15,12 @@ namespace {
 void check_message(const Message& message) {
   livechat::fuzz::check_message_rules(message);
 
+  // A notification carries an event, not a message's state (its edits and reactions).
+  Message event = message;
+  event.edited.clear();
+  event.reactions.clear();
   auto notification = parse_message_json(notification_json(message));
-  check(notification.ok() && *notification == message, "a notification parses back equal");
+  check(notification.ok() && *notification == event, "a notification parses back equal");
   auto stored = parse_message_json(stored_json(message));
   check(stored.ok() && *stored == message, "a stored message parses back equal");
 }
@@ -36,7 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& message : *messages) {
     check_message(message);
   }
+  auto events = *messages;
+  for (auto& event : events) {
+    event.edited.clear();
+    event.reactions.clear();
+  }
   auto again = parse_notifications(notification_array_json(*messages), Limits{});
-  check(again.ok() && *again == *messages, "a batch parses back equal");
+  check(again.ok() && *again == events, "a batch parses back equal");
   return 0;
 }
