@@ -66,4 +66,32 @@ TEST_CASE("server::redis stream entries") {
     CHECK(messages[1].id == "20240101120000.125001");
     CHECK(messages[1].content == "a");
   }
+  SECTION("change entries are read as edits, deletes and reactions; unknown types are skipped") {
+    Value reply{Value::Type::array, {}, 0, {}};
+    const std::string target = "20240101120000.123456";
+    reply.items.push_back(entry("1704110400200-0", {"type", "edit", "user", "ann", "room", "ops",
+                                                    "message_id", target, "content", "fixed"}));
+    reply.items.push_back(entry(
+        "1704110400201-0", {"type", "delete", "user", "ann", "room", "ops", "message_id", target}));
+    reply.items.push_back(
+        entry("1704110400202-0", {"type", "reaction", "user", "bob", "room", "ops", "message_id",
+                                  target, "emoji", "ok", "action", "remove"}));
+    reply.items.push_back(entry(
+        "1704110400203-0", {"type", "poll", "user", "bob", "room", "ops", "message_id", target}));
+    reply.items.push_back(entry("1704110400204-0", {"type", "edit", "user", "bob", "room", "ops"}));
+    reply.items.push_back(entry(
+        "1704110400205-0", {"type", "message", "user", "cat", "room", "ops", "content", "typed"}));
+    auto events = server::redis::read_entries(reply);
+    REQUIRE(events.size() == 4);
+    CHECK(events[0].kind == wire::EventKind::edit);
+    CHECK(events[0].message_id == target);
+    CHECK(events[0].content == "fixed");
+    CHECK(events[1].kind == wire::EventKind::deletion);
+    CHECK(events[1].user == "ann");
+    CHECK(events[2].kind == wire::EventKind::reaction);
+    CHECK(events[2].emoji == "ok");
+    CHECK(events[2].removed);
+    CHECK(events[3].kind == wire::EventKind::message);
+    CHECK(events[3].content == "typed");
+  }
 }

@@ -8,30 +8,6 @@
 namespace livechat::server::redis {
 namespace {
 
-// Appends drafts (ARGV: max length, then user, room, content per draft) with ids from Redis's
-// clock, one microsecond past the newest entry when the clock has not moved on; returns them.
-// Lua numbers are doubles: microseconds since 1970 fit them exactly until the year 2255.
-constexpr std::string_view k_append_script = R"lua(
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local last = 0
-if #top > 0 then
-  local ms, us = string.match(top[1][1], '^(%d+)-(%d+)$')
-  last = tonumber(ms) * 1000 + tonumber(us)
-end
-local ids = {}
-for i = 2, #ARGV, 3 do
-  if now <= last then now = last + 1 end
-  last = now
-  local id = string.format('%d-%d', math.floor(now / 1000), now % 1000)
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id,
-             'user', ARGV[i], 'room', ARGV[i + 1], 'content', ARGV[i + 2])
-  ids[#ids + 1] = id
-end
-return ids
-)lua";
-
 std::optional<std::uint64_t> unsigned_number(std::string_view text) {
   std::uint64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -108,6 +84,16 @@ std::optional<std::pair<std::string, std::string>> message_stamp(std::string_vie
   return std::pair{wire::format_id(micros), wire::format_timestamp(micros)};
 }
 
+std::optional<wire::EventKind> entry_kind(std::string_view type) {
+  for (auto kind : {wire::EventKind::message, wire::EventKind::edit, wire::EventKind::deletion,
+                    wire::EventKind::reaction}) {
+    if (type == wire::event_name(kind)) {
+      return kind;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<wire::Message> read_entries(const Value& entries) {
   std::vector<wire::Message> out;
   out.reserve(entries.items.size());
@@ -123,43 +109,35 @@ std::vector<wire::Message> read_entries(const Value& entries) {
     wire::Message message;
     message.id = std::move(stamp->first);
     message.timestamp = std::move(stamp->second);
+    std::optional<wire::EventKind> kind = wire::EventKind::message;
     const auto& fields = entry.items[1].items;
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
       const std::string& name = fields[i].text;
+      const std::string& value = fields[i + 1].text;
       if (name == "user") {
-        message.user = fields[i + 1].text;
+        message.user = value;
       } else if (name == "room") {
-        message.room = fields[i + 1].text;
+        message.room = value;
       } else if (name == "content") {
-        message.content = fields[i + 1].text;
+        message.content = value;
+      } else if (name == "type") {
+        kind = entry_kind(value);
+      } else if (name == "message_id") {
+        message.message_id = value;
+      } else if (name == "emoji") {
+        message.emoji = value;
+      } else if (name == "action") {
+        message.removed = value == "remove";
       }
     }
-    if (!message.room.empty()) {
-      out.push_back(std::move(message));
+    if (!kind || message.room.empty() ||
+        (*kind != wire::EventKind::message && message.message_id.empty())) {
+      continue;
     }
+    message.kind = *kind;
+    out.push_back(std::move(message));
   }
   return out;
-}
-
-std::vector<std::string> append_command(const std::vector<const wire::Draft*>& drafts,
-                                        std::size_t max_length) {
-  std::vector<std::string> args = {"EVAL", std::string(k_append_script), "1",
-                                   std::string(k_stream_key), std::to_string(max_length)};
-  args.reserve(args.size() + 3 * drafts.size());
-  for (const auto* draft : drafts) {
-    args.push_back(draft->user);
-    args.push_back(draft->room);
-    args.push_back(draft->content);
-  }
-  return args;
-}
-
-std::vector<std::string> appended_ids(const Value& reply) {
-  std::vector<std::string> ids;
-  for (const auto& item : reply.items) {
-    ids.push_back(item.text);
-  }
-  return ids;
 }
 
 }  // namespace livechat::server::redis

@@ -9,8 +9,10 @@
 #include "server/redis/connection.hpp"
 #include "wire/message.hpp"
 
-// How livechat keeps messages in one Redis Stream: each entry's id is the message id in the
-// stream's form (<milliseconds>-<microseconds within them>), its fields are user, room, content.
+// How livechat keeps messages in one Redis Stream: each entry's id is the event id in the
+// stream's form (<milliseconds>-<microseconds within them>). A message's fields are user, room,
+// content; an edit, delete or reaction also has type ("edit", "delete", "reaction") and
+// message_id, and an edit its content, a reaction its emoji and action ("add", "remove").
 namespace livechat::server::redis {
 
 // The one stream of a deployment: a single ordered log across rooms, read whole by every node.
@@ -28,17 +30,11 @@ std::optional<std::pair<std::string, std::string>> message_stamp(std::string_vie
 std::optional<std::string> next_entry(std::string_view entry);
 std::optional<std::string> previous_entry(std::string_view entry);
 
-// Reads an XRANGE reply (or one stream of an XREAD reply) into messages, oldest first; entries
+// Returns the kind of event an entry's "type" names (an entry without one is a message).
+std::optional<wire::EventKind> entry_kind(std::string_view type);
+
+// Reads an XRANGE reply (or one stream of an XREAD reply) into events, oldest first; entries
 // livechat did not write are skipped.
 std::vector<wire::Message> read_entries(const Value& entries);
-
-// Returns the command that appends drafts to the stream in one atomic step, stamping each with
-// the next id from Redis's own clock (so every message node stamps in one order); the reply is
-// read with appended_ids(). The stream is capped near `max_length` entries.
-std::vector<std::string> append_command(const std::vector<const wire::Draft*>& drafts,
-                                        std::size_t max_length);
-
-// Returns the entry ids of an append_command reply.
-std::vector<std::string> appended_ids(const Value& reply);
 
 }  // namespace livechat::server::redis

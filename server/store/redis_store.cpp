@@ -2,33 +2,124 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
+#include "server/redis/stream_append.hpp"
 #include "server/redis/stream_format.hpp"
-#include "wire/id.hpp"
+
+// The Redis store's writes: posts and changes, checked and appended by one script (see
+// server/redis/stream_append.hpp), and its health.
 
 namespace livechat::server::store {
 namespace {
 
-// One append takes at most this many messages (one EVAL); more wait for the next one.
+// One append takes at most this many drafts (one EVAL); more wait for the next one.
 constexpr std::size_t k_max_batch = 512;
-// A history read fetches entries in chunks of this many...
-constexpr std::size_t k_chunk = 500;
-// ...and looks at no more than this many for one answer (a rare room in a busy stream).
-constexpr std::size_t k_max_scan = 100'000;
 // What a store that is not writable writes to see whether Redis takes writes again: a small
 // key that expires by itself.
 constexpr std::string_view k_probe_key = "livechat:probe";
 
-// Returns the inclusive stream bound just after (or before) a history cursor; text that is
-// not a message id stands for the stream's start ("0" sorts before every id) or end ("~").
-std::string bound(const std::string& id, bool after) {
-  auto entry = redis::entry_id(id);
-  if (!entry) {
-    return id < wire::format_id(0) ? "-" : "+";
+wire::ApiError refused(wire::ApiErrorKind kind, std::string message) {
+  return {kind, std::move(message)};
+}
+
+// Returns a change's message in its state after the change, as the script read it.
+std::optional<wire::Message> state_of(const wire::Draft& draft, redis::Appended& appended) {
+  auto entry = redis::entry_id(draft.message_id);
+  auto stamp = entry ? redis::message_stamp(*entry) : std::nullopt;
+  if (!stamp) {
+    return std::nullopt;
   }
-  auto next = after ? redis::next_entry(*entry) : redis::previous_entry(*entry);
-  return next ? *next : (after ? "+" : "-");
+  wire::Message m;
+  m.id = std::move(stamp->first);
+  m.timestamp = std::move(stamp->second);
+  m.user = std::move(appended.user);
+  m.room = std::move(appended.room);
+  m.content = std::move(appended.content);
+  redis::apply_state(appended.state, m);
+  return m;
+}
+
+// Adds how a draft is answered, from what the script did with it, to `written` (with what it
+// appended); returns false if an entry id is not one livechat writes.
+bool add_answer(wire::Draft& draft, redis::Appended& appended, MessageStore::Written& written) {
+  using Outcome = redis::Appended::Outcome;
+  auto& answers = written.answers;
+  switch (appended.outcome) {
+    case Outcome::not_found:
+      answers.emplace_back(
+          refused(wire::ApiErrorKind::not_found, "no message has the id " + draft.message_id));
+      return true;
+    case Outcome::gone:
+      answers.emplace_back(
+          refused(wire::ApiErrorKind::gone, "message " + draft.message_id + " was deleted"));
+      return true;
+    case Outcome::not_author:
+      answers.emplace_back(refused(wire::ApiErrorKind::not_author,
+                                   "only " + appended.user + ", who posted message " +
+                                       draft.message_id + ", may edit or delete it"));
+      return true;
+    case Outcome::key_reused:
+      answers.emplace_back(refused(
+          wire::ApiErrorKind::idempotency_key_reused,
+          "this Idempotency-Key was used for another message in the last 24 hours; send a new "
+          "key with a new message"));
+      return true;
+    case Outcome::unchanged: {
+      auto state = state_of(draft, appended);
+      if (!state) {
+        return false;
+      }
+      answers.emplace_back(std::move(*state));  // already so: nothing changes, nothing is stored
+      return true;
+    }
+    case Outcome::repeat:
+    case Outcome::stored:
+      break;
+  }
+  auto stamp = redis::message_stamp(appended.entry);
+  if (!stamp) {
+    return false;
+  }
+  wire::Message m;
+  m.id = std::move(stamp->first);
+  m.timestamp = std::move(stamp->second);
+  m.user = std::move(draft.user);
+  m.room = std::move(draft.room);
+  m.content = std::move(draft.content);
+  if (appended.outcome == Outcome::repeat) {
+    // The first answer again, as the first post was stored. Its request had the same room and
+    // content (the same fingerprint), which stand in for it if the stream was trimmed since.
+    if (!appended.room.empty()) {
+      m.user = std::move(appended.user);
+      m.room = std::move(appended.room);
+      m.content = std::move(appended.content);
+    }
+    answers.emplace_back(std::move(m));
+    return true;
+  }
+  auto& stored = written.stored;
+  if (draft.kind == wire::EventKind::message) {
+    stored.push_back(std::move(m));
+    answers.emplace_back(stored.size() - 1);
+    return true;
+  }
+  auto state = state_of(draft, appended);
+  if (!state) {
+    return false;
+  }
+  m.kind = draft.kind;
+  m.message_id = draft.message_id;
+  m.room = state->room;
+  m.emoji = std::move(draft.emoji);
+  m.removed = draft.removed;
+  if (draft.kind == wire::EventKind::deletion) {
+    m.content.clear();
+    state = wire::Message{};
+    state->id = draft.message_id;
+    state->kind = wire::EventKind::deletion;
+  }
+  stored.push_back(std::move(m));
+  answers.emplace_back(std::move(*state));
+  return true;
 }
 
 }  // namespace
@@ -77,135 +168,38 @@ StoreHealth RedisStore::health() const {
 }
 
 std::optional<MessageStore::Written> RedisStore::write(std::vector<wire::Draft>& drafts) {
-  Written written;
-  // TODO: edits, deletes, reactions and idempotency keys on Redis; until then a change is
-  // refused (501) and a post's key is not remembered.
-  std::vector<wire::Draft> posts;
-  std::vector<std::size_t> post_of;  // for each draft, its place in `posts`, or npos
-  for (auto& draft : drafts) {
-    if (draft.kind == wire::EventKind::message) {
-      post_of.push_back(posts.size());
-      posts.push_back(std::move(draft));
-    } else {
-      post_of.push_back(std::string::npos);
-    }
-  }
-  auto batch = append(posts);
-  if (!batch) {
-    return std::nullopt;
-  }
-  written.stored = std::move(*batch);
-  for (std::size_t index : post_of) {
-    if (index == std::string::npos) {
-      written.answers.emplace_back(
-          wire::ApiError{wire::ApiErrorKind::not_implemented,
-                         "edits, deletes and reactions are not kept on Redis yet"});
-    } else {
-      written.answers.emplace_back(index);
-    }
-  }
-  return written;
-}
-
-std::optional<MessageStore::Batch> RedisStore::append(std::vector<wire::Draft>& drafts) {
   if (drafts.empty()) {
     if (health().writable) {
       note(m_writer.read({"PING"}));
     } else {
       note(m_writer.command({"SET", std::string(k_probe_key), "1", "PX", "10000"}), true);
     }
-    return Batch{};
+    return Written{};
   }
-  std::vector<const wire::Draft*> pointers;
-  pointers.reserve(drafts.size());
-  for (const auto& draft : drafts) {
-    pointers.push_back(&draft);
-  }
-  auto reply = m_writer.command(redis::append_command(pointers, m_options.max_length));
+  auto reply = m_writer.command(redis::append_command(
+      drafts, m_options.max_length,
+      std::chrono::duration_cast<std::chrono::seconds>(k_idempotency_window)));
   note(reply, true);
   if (!reply) {
-    // Not retried: Redis may have appended them before the connection broke. The posts get a
-    // 503 and their clients send them again.
-    spdlog::error("cannot store {} messages: {}", drafts.size(), reply.error().message);
+    // Not retried: Redis may have appended them before the connection broke. The drafts get a
+    // 503 and their clients send them again (a keyed post is then answered as a repeat).
+    spdlog::error("cannot store {} events: {}", drafts.size(), reply.error().message);
     return std::nullopt;
   }
-  auto ids = redis::appended_ids(*reply);
-  if (ids.size() != drafts.size()) {
-    spdlog::error("Redis appended {} of {} messages", ids.size(), drafts.size());
+  auto appended = redis::read_appended(*reply);
+  if (appended.size() != drafts.size()) {
+    spdlog::error("Redis answered {} of {} events", appended.size(), drafts.size());
     return std::nullopt;
   }
-  Batch batch;
-  batch.reserve(drafts.size());
+  Written written;
+  written.answers.reserve(drafts.size());
   for (std::size_t i = 0; i < drafts.size(); ++i) {
-    auto stamp = redis::message_stamp(ids[i]);
-    if (!stamp) {
-      spdlog::error("Redis appended an entry with an unexpected id {}", ids[i]);
+    if (!add_answer(drafts[i], appended[i], written)) {
+      spdlog::error("Redis appended an entry with an unexpected id {}", appended[i].entry);
       return std::nullopt;
     }
-    wire::Message m;
-    m.id = std::move(stamp->first);
-    m.content = std::move(drafts[i].content);
-    m.user = std::move(drafts[i].user);
-    m.room = std::move(drafts[i].room);
-    m.timestamp = std::move(stamp->second);
-    batch.push_back(std::move(m));
   }
-  return batch;
-}
-
-wire::Result<MessageStore::Batch> RedisStore::query(const HistoryQuery& q) const {
-  // After a cursor: forwards from it; otherwise backwards from the newest (or `before`).
-  const bool forward = q.after.has_value();
-  std::string from = forward ? bound(*q.after, true) : (q.before ? bound(*q.before, false) : "+");
-  std::string to = forward ? (q.before ? bound(*q.before, false) : "+") : "-";
-  if ((forward && (from == "+" || to == "-")) || (!forward && from == "-")) {
-    return Batch{};
-  }
-  Batch out;
-  std::size_t scanned = 0;
-  std::lock_guard lock(m_reader_mutex);
-  while (out.size() < q.limit && scanned < k_max_scan) {
-    std::size_t count = q.room ? k_chunk : std::min(k_chunk, q.limit - out.size());
-    auto reply = m_reader.read({forward ? "XRANGE" : "XREVRANGE", std::string(redis::k_stream_key),
-                                from, to, "COUNT", std::to_string(count)});
-    note(reply);
-    if (!reply) {
-      return reply.error();
-    }
-    if (reply->items.empty()) {
-      break;
-    }
-    scanned += reply->items.size();
-    const auto& last = reply->items.back();
-    const std::string last_entry = last.items.empty() ? std::string() : last.items.front().text;
-    for (auto& m : redis::read_entries(*reply)) {
-      if ((!q.room || m.room == *q.room) && out.size() < q.limit) {
-        out.push_back(std::move(m));
-      }
-    }
-    auto next = forward ? redis::next_entry(last_entry) : redis::previous_entry(last_entry);
-    if (reply->items.size() < count || !next) {
-      break;
-    }
-    from = *next;
-  }
-  if (!forward) {
-    std::reverse(out.begin(), out.end());
-  }
-  return out;
-}
-
-wire::Result<MessageStore::Batch> RedisStore::recent(std::size_t limit) const {
-  HistoryQuery newest;
-  newest.limit = limit;
-  return query(newest);
-}
-
-std::size_t RedisStore::size() const {
-  std::lock_guard lock(m_reader_mutex);
-  auto reply = m_reader.read({"XLEN", std::string(redis::k_stream_key)});
-  note(reply);
-  return reply ? static_cast<std::size_t>(std::max(0LL, reply->integer)) : 0;
+  return written;
 }
 
 }  // namespace livechat::server::store
