@@ -1,4 +1,5 @@
-// End to end: edits, deletes, reactions and idempotent posts, in `serve` and split services.
+// End to end: edits, deletes, reactions and idempotent posts, in `serve` and split services,
+// on SQLite and on Redis.
 #include <httplib.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "tests/support/hand_token.hpp"
 #include "tests/support/helpers.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/redis_server.hpp"
 #include "tests/support/sse_client.hpp"
 
 using namespace livechat::test;
@@ -17,22 +19,35 @@ using json = nlohmann::json;
 
 namespace {
 
-// Both services, as `livechat serve` or as serve-message and serve-notify apart.
+// Both services, as `livechat serve` or as serve-message and serve-notify apart, on SQLite or
+// ("... on Redis") on a redis-server of their own.
 class Deployment {
  public:
   Deployment(const std::string& mode, const std::string& db, std::vector<std::string> extra = {}) {
-    if (mode == "serve") {
-      std::vector<std::string> args = {"serve", "--db", db};
+    std::vector<std::string> store = {"--db", db};
+    std::vector<std::string> notify_store;
+    if (mode.find("on Redis") != std::string::npos) {
+      m_redis = std::make_unique<RedisServer>();
+      store = {"--redis", m_redis->url()};
+      notify_store = store;
+    }
+    if (mode.rfind("serve", 0) == 0) {
+      std::vector<std::string> args = {"serve"};
+      args.insert(args.end(), store.begin(), store.end());
       args.insert(args.end(), extra.begin(), extra.end());
       m_serve = std::make_unique<LivechatServer>(args);
       m_message_port = m_serve->port("message");
       m_notify_port = m_serve->port("notification");
       return;
     }
-    m_notify =
-        std::make_unique<LivechatServer>(std::vector<std::string>{"serve-notify", "--port", "0"});
-    std::vector<std::string> args = {
-        "serve-message", "--port", "0", "--db", db, "--notify-url", m_notify->url("notification")};
+    std::vector<std::string> notify = {"serve-notify", "--port", "0"};
+    notify.insert(notify.end(), notify_store.begin(), notify_store.end());
+    m_notify = std::make_unique<LivechatServer>(notify);
+    std::vector<std::string> args = {"serve-message", "--port", "0"};
+    args.insert(args.end(), store.begin(), store.end());
+    if (!m_redis) {
+      args.insert(args.end(), {"--notify-url", m_notify->url("notification")});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     m_message = std::make_unique<LivechatServer>(args);
     m_message_port = m_message->port("message");
@@ -42,6 +57,7 @@ class Deployment {
   int notify_port() const { return m_notify_port; }
 
  private:
+  std::unique_ptr<RedisServer> m_redis;
   std::unique_ptr<LivechatServer> m_serve;
   std::unique_ptr<LivechatServer> m_notify;
   std::unique_ptr<LivechatServer> m_message;
@@ -111,7 +127,8 @@ std::vector<std::string> chat_events(const SseClient& client) {
 }  // namespace
 
 TEST_CASE("chat events: edit, delete and react", "[e2e]") {
-  const std::string mode = GENERATE(as<std::string>{}, "serve", "split");
+  const std::string mode =
+      GENERATE(as<std::string>{}, "serve", "split", "serve on Redis", "split on Redis");
   TempDir dir;
   Deployment chat(mode, dir.file("chat.db"));
   httplib::Client client("127.0.0.1", chat.message_port());
