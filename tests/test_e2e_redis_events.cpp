@@ -130,8 +130,8 @@ TEST_CASE("Redis: changes and idempotency keys hold across two message nodes", "
 
   // Both notification nodes stream every event once, in one order, whichever node stored it.
   const std::vector<std::string> expected = {
-      "message " + id + " ann",         "edit " + id + " ann",       "reaction " + id + " bob",
-      "reaction " + id + " cat",        "reaction " + id + " bob",   "message " + second_id + " ann",
+      "message " + id + " ann",       "edit " + id + " ann",     "reaction " + id + " bob",
+      "reaction " + id + " cat",      "reaction " + id + " bob", "message " + second_id + " ann",
       "delete " + second_id + " ann",
   };
   REQUIRE(eventually([&] {

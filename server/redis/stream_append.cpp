@@ -148,8 +148,8 @@ std::optional<Appended::Outcome> outcome_of(std::string_view word) {
 
 std::string idempotency_key(std::string_view user, std::string_view key) {
   // The user's length first: a user may have a ':' in it, a key too.
-  return std::string(k_idempotency_prefix) + std::to_string(user.size()) + ":" +
-         std::string(user) + ":" + std::string(key);
+  return std::string(k_idempotency_prefix) + std::to_string(user.size()) + ":" + std::string(user) +
+         ":" + std::string(key);
 }
 
 std::vector<std::string> append_command(const std::vector<wire::Draft>& drafts,

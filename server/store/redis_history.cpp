@@ -109,8 +109,8 @@ wire::Result<MessageStore::Batch> RedisStore::query(const HistoryQuery& q) const
 
 wire::Result<MessageStore::Batch> RedisStore::recent(std::size_t limit) const {
   std::lock_guard lock(m_reader_mutex);
-  auto reply = m_reader.read({"XREVRANGE", std::string(redis::k_stream_key), "+", "-", "COUNT",
-                              std::to_string(limit)});
+  auto reply = m_reader.read(
+      {"XREVRANGE", std::string(redis::k_stream_key), "+", "-", "COUNT", std::to_string(limit)});
   note(reply);
   if (!reply) {
     return reply.error();
