@@ -21,8 +21,12 @@ void check_message(const Message& message) {
   livechat::fuzz::check_message_rules(message);
   auto line = notification_json(message);
   check(line.find('\n') == std::string::npos, "a message renders as one line");
+  // A notification carries the event, not a message's state (its edits and reactions).
+  Message event = message;
+  event.edited.clear();
+  event.reactions.clear();
   auto again = parse_message_json(line);
-  check(again.ok() && *again == message, "a message rendered as a notification reads back equal");
+  check(again.ok() && *again == event, "a message rendered as a notification reads back equal");
 }
 
 }  // namespace
