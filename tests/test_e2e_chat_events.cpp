@@ -355,3 +355,34 @@ TEST_CASE("chat events: with --auth-secret the token's user is the caller", "[e2
   REQUIRE(reaction);
   CHECK(json::parse(reaction->body)["reactions"] == json{{"ok", {"bob"}}});
 }
+
+TEST_CASE("chat events: a restarted serve-notify fills its log with the changes too", "[e2e]") {
+  TempDir dir;
+  const int notify_port = free_port();
+  const std::string notify_url = "http://127.0.0.1:" + std::to_string(notify_port);
+  auto notify = std::make_unique<LivechatServer>(
+      std::vector<std::string>{"serve-notify", "--port", std::to_string(notify_port)});
+  LivechatServer message(
+      {"serve-message", "--port", "0", "--db", dir.file("chat.db"), "--notify-url", notify_url});
+  httplib::Client client("127.0.0.1", message.port("message"));
+  const std::string kept = post(client, {{"content", "kept"}, {"user", "ann"}}).body["id"];
+  const std::string gone = post(client, {{"content", "gone"}, {"user", "ann"}}).body["id"];
+  REQUIRE(edit(client, kept, {{"content", "kept!"}, {"user", "ann"}}).status == 200);
+  REQUIRE(remove(client, gone, "ann").status == 200);
+  auto log = client.Get("/messages?changes=1&limit=10");
+  REQUIRE(log);
+  REQUIRE(log->status == 200);
+  CHECK(json::parse(log->body).size() == 4);
+  CHECK(client.Get("/messages?changes=1&room=general")->status == 400);
+
+  REQUIRE(notify->stop() == 0);
+  notify = std::make_unique<LivechatServer>(
+      std::vector<std::string>{"serve-notify", "--port", std::to_string(notify_port),
+                               "--message-url", message.url("message")});
+  SseClient stream(notify_port, "/events", {{"Last-Event-ID", gone}});
+  REQUIRE(eventually([&] { return chat_events(stream).size() >= 2; }));
+  auto events = chat_events(stream);
+  REQUIRE(events.size() == 2);  // replayed from the filled log, not reset
+  CHECK(events[0].rfind("edit ", 0) == 0);
+  CHECK(events[1].rfind("delete ", 0) == 0);
+}

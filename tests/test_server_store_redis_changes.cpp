@@ -105,7 +105,7 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
     REQUIRE(kept.size() == 1);
     CHECK(kept[0] == state);
     // The stream holds both, as the notification nodes read them.
-    auto log = store.recent(10);
+    auto log = store.recent(10, "");
     REQUIRE(log);
     REQUIRE(log->size() == 2);
     CHECK((*log)[1] == event);
@@ -120,7 +120,7 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
     CHECK(refusal(store, change(wire::EventKind::reaction, "not-an-id", "bob", "", "ok")) ==
           K::not_found);
     answered(store, change(wire::EventKind::edit, id, "tester", "v2"));
-    auto log = store.recent(10);
+    auto log = store.recent(10, "");
     REQUIRE(log->size() == 2);
     const std::string edit_id = log->back().id;
     CHECK(refusal(store, change(wire::EventKind::edit, edit_id, "tester", "x")) == K::not_found);
@@ -132,7 +132,7 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
     CHECK(refusal(store, change(wire::EventKind::reaction, id, "bob", "", "ok")) == K::gone);
     CHECK(history(store).empty());
     // The message, the edit, the delete: no refusal was stored.
-    CHECK(store.recent(10)->size() == 3);
+    CHECK(store.recent(10, "")->size() == 3);
   }
 
   SECTION("reactions: in the order made; one already so stores nothing and answers the state") {

@@ -219,7 +219,7 @@ TEST_CASE("server::store::SqliteStore changes and keys") {
     CHECK(written->stored[2].kind == wire::EventKind::deletion);
     CHECK(written->stored[2].room == "general");
     CHECK(store.query({std::nullopt, std::nullopt, std::nullopt, 100})->empty());
-    auto log = store.recent(10);
+    auto log = store.recent(10, "");
     REQUIRE(log);
     CHECK(log->size() == 4);
     CHECK(std::is_sorted(log->begin(), log->end(),

@@ -35,7 +35,9 @@ Attempt read_newest(const wire::Endpoint& endpoint, const HistoryFillOptions& op
   while (total < options.max_messages) {
     const std::size_t limit =
         std::min(std::max<std::size_t>(1, options.page), options.max_messages - total);
-    std::string path = endpoint.base_path + "/messages?limit=" + std::to_string(limit);
+    // With the changes: every event of the log, so that a resume across the restart replays
+    // an edit or a delete too (a message service that predates them ignores the parameter).
+    std::string path = endpoint.base_path + "/messages?changes=1&limit=" + std::to_string(limit);
     if (!before.empty()) {
       path += "&before=" + wire::url_encode(before);
     }
@@ -120,7 +122,7 @@ wire::Result<HistoryFill> fill_from_store(hub::Hub& hub, const store::MessageSto
                                           std::size_t max_messages) {
   // The log's newest events, changes included, so that a resume across the restart replays
   // an edit or a delete as it would have without one.
-  auto messages = store.recent(max_messages);
+  auto messages = store.recent(max_messages, "");
   if (!messages) {
     return messages.error();
   }

@@ -231,6 +231,7 @@ void MessageService::add_routes(http::HttpServer& http) {
       });
 
   // GET /messages?after=ID|before=ID&limit=N&room=R -> [stored message, ...] oldest first
+  // GET /messages?changes=1&before=ID&limit=N -> [stored message or change, ...] oldest first
   http.get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
     if (auto claims = http::check_user_token(req, m_options.auth_secret); !claims) {
       http::send_error(res, claims.error());
@@ -241,7 +242,16 @@ void MessageService::add_routes(http::HttpServer& http) {
       http::send_error(res, query.error());
       return;
     }
-    auto messages = m_store.query(*query);
+    // ?changes=1&before=ID: the log itself, changes included, as a notification node fills
+    // its own from it.
+    const bool log = req.get_param_value("changes") == "1";
+    if (log && (query->after || query->room)) {
+      http::send_error(res, {wire::ApiErrorKind::bad_request,
+                             "\"changes\" pages back with \"before\" over every room"});
+      return;
+    }
+    auto messages =
+        log ? m_store.recent(query->limit, query->before.value_or("")) : m_store.query(*query);
     if (!messages) {
       res.set_header("Retry-After", "1");
       http::send_error(res, {wire::ApiErrorKind::unavailable,

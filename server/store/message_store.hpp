@@ -74,9 +74,10 @@ class MessageStore {
   // Returns how many messages are stored.
   virtual std::size_t size() const = 0;
 
-  // Returns the newest `limit` events of the log (messages as posted, and every change), oldest
-  // first: what a starting notification node fills its log with.
-  virtual wire::Result<Batch> recent(std::size_t limit) const = 0;
+  // Returns the newest `limit` events of the log (messages, and every change), before the id
+  // `before` if it is not empty, oldest first: what a starting notification node fills its log
+  // with.
+  virtual wire::Result<Batch> recent(std::size_t limit, const std::string& before) const = 0;
 
   // Returns the stored events the notification side has not confirmed, oldest first.
   virtual Batch unforwarded() const = 0;

@@ -107,10 +107,15 @@ wire::Result<MessageStore::Batch> RedisStore::query(const HistoryQuery& q) const
   return out;
 }
 
-wire::Result<MessageStore::Batch> RedisStore::recent(std::size_t limit) const {
+wire::Result<MessageStore::Batch> RedisStore::recent(std::size_t limit,
+                                                     const std::string& before) const {
+  const std::string from = before.empty() ? "+" : bound(before, false);
+  if (from == "-") {
+    return Batch{};
+  }
   std::lock_guard lock(m_reader_mutex);
   auto reply = m_reader.read(
-      {"XREVRANGE", std::string(redis::k_stream_key), "+", "-", "COUNT", std::to_string(limit)});
+      {"XREVRANGE", std::string(redis::k_stream_key), from, "-", "COUNT", std::to_string(limit)});
   note(reply);
   if (!reply) {
     return reply.error();

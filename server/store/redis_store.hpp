@@ -42,7 +42,7 @@ class RedisStore final : public MessageStore {
   std::chrono::milliseconds idle_interval() const override { return m_options.check_interval; }
   wire::Result<Batch> query(const HistoryQuery& query) const override;
   // The stream's newest entries, messages and changes.
-  wire::Result<Batch> recent(std::size_t limit) const override;
+  wire::Result<Batch> recent(std::size_t limit, const std::string& before) const override;
   // Returns the stream's length: messages and changes (the entries that count for max_length).
   std::size_t size() const override;
   // The stream is the outbox: notification nodes read it themselves.

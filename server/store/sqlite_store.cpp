@@ -353,13 +353,17 @@ wire::Result<MessageStore::Batch> SqliteStore::query(const HistoryQuery& q) cons
   return out;
 }
 
-wire::Result<MessageStore::Batch> SqliteStore::recent(std::size_t limit) const {
+wire::Result<MessageStore::Batch> SqliteStore::recent(std::size_t limit,
+                                                      const std::string& before) const {
   Batch out;
   try {
     std::lock_guard lock(m_read_mutex);
-    out = read_log(*m_read_db, "ORDER BY id DESC LIMIT ?1", [limit](sqlite::Statement& select) {
-      select.bind(1, static_cast<std::int64_t>(limit));
-    });
+    out = read_log(*m_read_db,
+                   before.empty() ? "WHERE ?2 = '' ORDER BY id DESC LIMIT ?1"
+                                  : "WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
+                   [limit, &before](sqlite::Statement& select) {
+                     select.bind(1, static_cast<std::int64_t>(limit)).bind(2, before);
+                   });
   } catch (const sqlite::Error& e) {
     return wire::Error{"store_failed", e.what()};
   }

@@ -39,7 +39,7 @@ class SqliteStore final : public MessageStore {
   // While not writable, a probe is tried this often, so health recovers without a post.
   std::chrono::milliseconds idle_interval() const override;
   wire::Result<Batch> query(const HistoryQuery& query) const override;
-  wire::Result<Batch> recent(std::size_t limit) const override;
+  wire::Result<Batch> recent(std::size_t limit, const std::string& before) const override;
   std::size_t size() const override;
   Batch unforwarded() const override;
   void mark_forwarded(const std::string& id) override;
