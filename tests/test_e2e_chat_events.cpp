@@ -256,14 +256,17 @@ TEST_CASE("chat events: edit, delete and react", "[e2e]") {
   }
 
   SECTION(mode + ": a stream away during an edit, a delete and two reactions gets all four") {
-    const std::string kept = post(client, {{"content", "kept"}, {"user", "ann"}}).body["id"];
-    const std::string gone = post(client, {{"content", "gone"}, {"user", "ann"}}).body["id"];
-    std::string last;
+    std::string kept;
+    std::string gone;
     {
-      SseClient before(chat.notify_port(), "/events", {{"Last-Event-ID", gone}});
+      // Split services forward after the 201: the stream waits until both reached its node.
+      SseClient before(chat.notify_port(), "/events");
       REQUIRE(before.wait_connected());
-      last = gone;
+      kept = post(client, {{"content", "kept"}, {"user", "ann"}}).body["id"];
+      gone = post(client, {{"content", "gone"}, {"user", "ann"}}).body["id"];
+      REQUIRE(before.wait_messages(2));
     }
+    const std::string last = gone;
     REQUIRE(edit(client, kept, {{"content", "kept!"}, {"user", "ann"}}).status == 200);
     REQUIRE(remove(client, gone, "ann").status == 200);
     REQUIRE(react(client, kept, "bob").status == 200);
