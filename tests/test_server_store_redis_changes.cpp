@@ -8,6 +8,7 @@
 #include "tests/support/store_calls.hpp"
 
 using namespace livechat;
+using livechat::test::change_draft;
 using livechat::test::ids_of;
 using livechat::test::numbered_draft;
 using livechat::test::RedisServer;
@@ -16,19 +17,6 @@ using livechat::test::write_one;
 namespace {
 
 wire::RedisAddress address(const RedisServer& redis) { return *wire::parse_redis_url(redis.url()); }
-
-wire::Draft change(wire::EventKind kind, const std::string& message_id, const std::string& user,
-                   const std::string& content = "", const std::string& emoji = "",
-                   bool removed = false) {
-  wire::Draft draft;
-  draft.kind = kind;
-  draft.message_id = message_id;
-  draft.user = user;
-  draft.content = content;
-  draft.emoji = emoji;
-  draft.removed = removed;
-  return draft;
-}
 
 wire::Draft keyed(const std::string& content, const std::string& key,
                   const std::string& user = "tester") {
@@ -86,7 +74,7 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
   const std::string id = posted->id;
 
   SECTION("an edit is stored as an event and answered with the message in its new state") {
-    std::vector<wire::Draft> drafts{change(wire::EventKind::edit, id, "tester", "edited")};
+    std::vector<wire::Draft> drafts{change_draft(wire::EventKind::edit, id, "tester", "edited")};
     auto written = store.write(drafts);
     REQUIRE(written);
     REQUIRE(written->stored.size() == 1);
@@ -113,23 +101,25 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
 
   SECTION("refusals: another user, an unknown id, a change's id, a deleted message") {
     using K = wire::ApiErrorKind;
-    CHECK(refusal(store, change(wire::EventKind::edit, id, "mallory", "mine")) == K::not_author);
-    CHECK(refusal(store, change(wire::EventKind::deletion, id, "mallory")) == K::not_author);
-    CHECK(refusal(store, change(wire::EventKind::edit, "20000101000000.000000", "tester", "x")) ==
+    CHECK(refusal(store, change_draft(wire::EventKind::edit, id, "mallory", "mine")) ==
+          K::not_author);
+    CHECK(refusal(store, change_draft(wire::EventKind::deletion, id, "mallory")) == K::not_author);
+    CHECK(refusal(store, change_draft(wire::EventKind::edit, "20000101000000.000000", "tester",
+                                      "x")) == K::not_found);
+    CHECK(refusal(store, change_draft(wire::EventKind::reaction, "not-an-id", "bob", "", "ok")) ==
           K::not_found);
-    CHECK(refusal(store, change(wire::EventKind::reaction, "not-an-id", "bob", "", "ok")) ==
-          K::not_found);
-    answered(store, change(wire::EventKind::edit, id, "tester", "v2"));
+    answered(store, change_draft(wire::EventKind::edit, id, "tester", "v2"));
     auto log = store.recent(10, "");
     REQUIRE(log->size() == 2);
     const std::string edit_id = log->back().id;
-    CHECK(refusal(store, change(wire::EventKind::edit, edit_id, "tester", "x")) == K::not_found);
-    auto deleted = answered(store, change(wire::EventKind::deletion, id, "tester"));
+    CHECK(refusal(store, change_draft(wire::EventKind::edit, edit_id, "tester", "x")) ==
+          K::not_found);
+    auto deleted = answered(store, change_draft(wire::EventKind::deletion, id, "tester"));
     CHECK(deleted.id == id);
     CHECK(deleted.kind == wire::EventKind::deletion);
-    CHECK(refusal(store, change(wire::EventKind::edit, id, "tester", "x")) == K::gone);
-    CHECK(refusal(store, change(wire::EventKind::deletion, id, "tester")) == K::gone);
-    CHECK(refusal(store, change(wire::EventKind::reaction, id, "bob", "", "ok")) == K::gone);
+    CHECK(refusal(store, change_draft(wire::EventKind::edit, id, "tester", "x")) == K::gone);
+    CHECK(refusal(store, change_draft(wire::EventKind::deletion, id, "tester")) == K::gone);
+    CHECK(refusal(store, change_draft(wire::EventKind::reaction, id, "bob", "", "ok")) == K::gone);
     CHECK(history(store).empty());
     // The message, the edit, the delete: no refusal was stored.
     CHECK(store.recent(10, "")->size() == 3);
@@ -137,13 +127,13 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
 
   SECTION("reactions: in the order made; one already so stores nothing and answers the state") {
     std::vector<wire::Draft> drafts{
-        change(wire::EventKind::reaction, id, "bob", "", "👍"),
-        change(wire::EventKind::reaction, id, "bob", "", "👍"),
-        change(wire::EventKind::reaction, id, "ann", "", "❤"),
-        change(wire::EventKind::reaction, id, "ann", "", "👍"),
-        change(wire::EventKind::reaction, id, "bob", "", "👍", true),
-        change(wire::EventKind::reaction, id, "cat", "", "❤", true),
-        change(wire::EventKind::reaction, id, "bob", "", "👍"),
+        change_draft(wire::EventKind::reaction, id, "bob", "", "👍"),
+        change_draft(wire::EventKind::reaction, id, "bob", "", "👍"),
+        change_draft(wire::EventKind::reaction, id, "ann", "", "❤"),
+        change_draft(wire::EventKind::reaction, id, "ann", "", "👍"),
+        change_draft(wire::EventKind::reaction, id, "bob", "", "👍", true),
+        change_draft(wire::EventKind::reaction, id, "cat", "", "❤", true),
+        change_draft(wire::EventKind::reaction, id, "bob", "", "👍"),
     };
     auto written = store.write(drafts);
     REQUIRE(written);
@@ -164,7 +154,7 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
   SECTION("a keyed post's retry answers the first answer, also from another node") {
     server::store::RedisStore other(address(redis));
     auto first = answered(store, keyed("once", "k-1"));
-    answered(store, change(wire::EventKind::edit, first.id, "tester", "edited"));
+    answered(store, change_draft(wire::EventKind::edit, first.id, "tester", "edited"));
     std::vector<wire::Draft> drafts{keyed("once", "k-1"), keyed("twice", "k-1"),
                                     keyed("once", "k-1", "bob")};
     auto written = other.write(drafts);
@@ -198,11 +188,11 @@ TEST_CASE("server::store::RedisStore changes and keys", "[redis]") {
     // Many changes after them all, and the two newest deleted.
     for (const std::string user : {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}) {
       for (const auto& m : ids) {
-        answered(store, change(wire::EventKind::reaction, m, user, "", "ok"));
+        answered(store, change_draft(wire::EventKind::reaction, m, user, "", "ok"));
       }
     }
-    answered(store, change(wire::EventKind::deletion, ids[5], "tester"));
-    answered(store, change(wire::EventKind::deletion, ids[4], "tester"));
+    answered(store, change_draft(wire::EventKind::deletion, ids[5], "tester"));
+    answered(store, change_draft(wire::EventKind::deletion, ids[4], "tester"));
     using S = std::vector<std::string>;
     CHECK(ids_of(history(store, 3)) == S{ids[1], ids[2], ids[3]});
     CHECK(ids_of(*store.query({ids[0], std::nullopt, std::nullopt, 2})) == S{ids[1], ids[2]});
@@ -223,7 +213,7 @@ TEST_CASE("server::store::RedisStore: a trimmed message takes its state along", 
   server::store::RedisStore store(address(redis), options);
   auto first = write_one(store, numbered_draft(0));
   REQUIRE(first);
-  answered(store, change(wire::EventKind::reaction, first->id, "bob", "", "ok"));
+  answered(store, change_draft(wire::EventKind::reaction, first->id, "bob", "", "ok"));
   const std::string state_key =
       std::string(server::redis::k_state_prefix) + *server::redis::entry_id(first->id);
   CHECK(admin.command({"EXISTS", state_key})->integer == 1);
@@ -233,6 +223,6 @@ TEST_CASE("server::store::RedisStore: a trimmed message takes its state along", 
   CHECK(store.size() <= 12);
   CHECK(admin.command({"EXISTS", state_key})->integer == 0);
   CHECK(admin.command({"ZCARD", std::string(server::redis::k_changed_key)})->integer == 0);
-  CHECK(refusal(store, change(wire::EventKind::edit, first->id, "tester", "x")) ==
+  CHECK(refusal(store, change_draft(wire::EventKind::edit, first->id, "tester", "x")) ==
         wire::ApiErrorKind::not_found);
 }

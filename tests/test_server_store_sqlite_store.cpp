@@ -13,6 +13,7 @@
 #include "wire/id.hpp"
 
 using namespace livechat;
+using livechat::test::change_draft;
 using livechat::test::ids_of;
 using livechat::test::numbered_draft;
 using livechat::test::TempDir;
@@ -137,21 +138,6 @@ TEST_CASE("server::store::SqliteStore") {
   }
 }
 
-namespace {
-
-wire::Draft change(wire::EventKind kind, const std::string& message_id, const std::string& user,
-                   const std::string& content = "", const std::string& emoji = "") {
-  wire::Draft draft;
-  draft.kind = kind;
-  draft.message_id = message_id;
-  draft.user = user;
-  draft.content = content;
-  draft.emoji = emoji;
-  return draft;
-}
-
-}  // namespace
-
 TEST_CASE("server::store::SqliteStore changes and keys") {
   TempDir dir;
 
@@ -168,8 +154,8 @@ TEST_CASE("server::store::SqliteStore changes and keys") {
       CHECK((*old)[0].content == "first message");
       CHECK((*old)[1].room == "ops");
       newest_old = (*old)[2].id;
-      auto edited =
-          test::answer_one(store, change(wire::EventKind::edit, (*old)[0].id, "ann", "fixed"));
+      auto edited = test::answer_one(
+          store, change_draft(wire::EventKind::edit, (*old)[0].id, "ann", "fixed"));
       REQUIRE(edited);
       REQUIRE(edited->ok());
       CHECK((*edited)->edited.size() > 0);
@@ -201,12 +187,12 @@ TEST_CASE("server::store::SqliteStore changes and keys") {
     auto posted = write_one(store, numbered_draft(0));
     REQUIRE(posted);
     std::vector<wire::Draft> drafts;
-    drafts.push_back(change(wire::EventKind::edit, posted->id, "tester", "edited"));
-    drafts.push_back(change(wire::EventKind::edit, posted->id, "mallory", "mine now"));
-    drafts.push_back(change(wire::EventKind::reaction, posted->id, "bob", "", "👍"));
-    drafts.push_back(change(wire::EventKind::reaction, posted->id, "bob", "", "👍"));
-    drafts.push_back(change(wire::EventKind::deletion, posted->id, "tester"));
-    drafts.push_back(change(wire::EventKind::reaction, posted->id, "cat", "", "👍"));
+    drafts.push_back(change_draft(wire::EventKind::edit, posted->id, "tester", "edited"));
+    drafts.push_back(change_draft(wire::EventKind::edit, posted->id, "mallory", "mine now"));
+    drafts.push_back(change_draft(wire::EventKind::reaction, posted->id, "bob", "", "👍"));
+    drafts.push_back(change_draft(wire::EventKind::reaction, posted->id, "bob", "", "👍"));
+    drafts.push_back(change_draft(wire::EventKind::deletion, posted->id, "tester"));
+    drafts.push_back(change_draft(wire::EventKind::reaction, posted->id, "cat", "", "👍"));
     auto written = store.write(drafts);
     REQUIRE(written);
     REQUIRE(written->answers.size() == 6);

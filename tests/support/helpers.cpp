@@ -30,6 +30,19 @@ LivechatServer start_serve(std::vector<std::string> extra) {
   return LivechatServer(args);
 }
 
+wire::Draft change_draft(wire::EventKind kind, const std::string& message_id,
+                         const std::string& user, const std::string& content,
+                         const std::string& emoji, bool removed) {
+  wire::Draft draft;
+  draft.kind = kind;
+  draft.message_id = message_id;
+  draft.user = user;
+  draft.content = content;
+  draft.emoji = emoji;
+  draft.removed = removed;
+  return draft;
+}
+
 wire::Draft numbered_draft(int n, const std::string& room) {
   return {"content " + std::to_string(n), "tester", room};
 }

@@ -36,6 +36,12 @@ std::string post_message(int port, const std::string& content);
 // Returns a draft "content <n>" by "tester" in `room`, for store tests.
 wire::Draft numbered_draft(int n, const std::string& room = "general");
 
+// Returns a draft of a change (an edit, delete or reaction) of message `message_id` by `user`,
+// for store tests.
+wire::Draft change_draft(wire::EventKind kind, const std::string& message_id,
+                         const std::string& user, const std::string& content = "",
+                         const std::string& emoji = "", bool removed = false);
+
 // Returns the ids of messages, in order.
 std::vector<std::string> ids_of(const std::vector<wire::Message>& messages);
 
